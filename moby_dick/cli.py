@@ -1,0 +1,187 @@
+"""``moby-dick``: the command line. The one place that turns errors into a line and an exit status.
+
+    moby-dick COMMAND [ARG...]                   as the seed: moby-dick /bin/bash
+    moby-dick run [OPTIONS] [--] COMMAND [ARG...]
+    moby-dick cleanup                            remove what a SIGKILLed run left behind
+
+Exit status: the command's own; 128+N when a signal N killed it; 125 when moby-dick failed (bad
+input, a syscall refused); 126 when the command cannot be executed; 127 when it is not found.
+
+The parser is a small table, not argparse: options stop at the first non-option word (that is the
+command, whose own options must not be eaten), and a plain run imports nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .errors import MobyError, UsageError
+
+USAGE = """\
+usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
+       moby-dick cleanup
+
+Run COMMAND in new UTS, IPC, network and mount namespaces, as the seed did.
+
+options:
+  --hostname NAME        hostname inside the container (default: containerhostname)
+  --tmpfs PATH           also mount a tmpfs on PATH (absolute; repeatable)
+  --no-mytmp             do not mount the seed's tmpfs on /mytmp
+  --uts private|host     share the host's hostname namespace (a negative control)
+  --ipc private|host     share the host's System V IPC namespace
+  --network none|host    none: own network namespace with only lo (default); host: share it
+  --propagation private|slave|unchanged
+                         what / becomes in the new mount namespace before anything is mounted
+                         (unchanged reproduces the seed's propagation bug)
+  --dry-run              print the steps the container's child would run, and exit
+  -h, --help             show this help
+  --version              show the version
+
+exit status: the command's; 128+N if signal N killed it; 125 moby-dick failed;
+126 command not executable; 127 command not found."""
+
+# option -> (field, takes a value, allowed values or None)
+_OPTIONS = {
+    "--hostname": ("hostname", True, None),
+    "--tmpfs": ("tmpfs", True, None),
+    "--no-mytmp": ("no_mytmp", False, None),
+    "--uts": ("uts", True, ("private", "host")),
+    "--ipc": ("ipc", True, ("private", "host")),
+    "--network": ("net", True, ("none", "private", "host")),
+    "--net": ("net", True, ("none", "private", "host")),
+    "--propagation": ("propagation", True, ("private", "slave", "unchanged")),
+    "--dry-run": ("dry_run", False, None),
+}
+
+
+@dataclass
+class Invocation:
+    action: str  # "run", "help", "version", "cleanup"
+    argv: list = field(default_factory=list)
+    hostname: str | None = None
+    tmpfs: list = field(default_factory=list)
+    no_mytmp: bool = False
+    uts: str = "private"
+    ipc: str = "private"
+    net: str = "none"
+    propagation: str = "private"
+    dry_run: bool = False
+
+    def spec(self):
+        from .spec import ContainerSpec
+
+        share = {kind for kind, mode in (("uts", self.uts), ("ipc", self.ipc), ("net", self.net))
+                 if mode == "host"}
+        return ContainerSpec(argv=tuple(self.argv), hostname=self.hostname, tmpfs=tuple(self.tmpfs),
+                             seed_tmpfs=not self.no_mytmp, share=frozenset(share),
+                             propagation=self.propagation)
+
+
+def parse_args(args: list[str]) -> Invocation:
+    """argv (without the program name) -> Invocation. Pure; raises UsageError."""
+    args = list(args)
+    if args and args[0] == "cleanup":
+        if len(args) > 1:
+            raise UsageError("cleanup takes no arguments")
+        return Invocation("cleanup")
+    if args and args[0] == "run":
+        args.pop(0)
+    invocation = Invocation("run")
+    while args:
+        word = args[0]
+        if word == "--":
+            args.pop(0)
+            break
+        if word in ("-h", "--help"):
+            return Invocation("help")
+        if word == "--version":
+            return Invocation("version")
+        if not word.startswith("-") or word == "-":
+            break
+        args.pop(0)
+        name, has_value, value = word.partition("=")
+        if name not in _OPTIONS:
+            raise UsageError(f"unknown option {name!r}; see moby-dick --help")
+        attribute, takes_value, allowed = _OPTIONS[name]
+        if not takes_value:
+            if has_value:
+                raise UsageError(f"option {name} takes no value")
+            setattr(invocation, attribute, True)
+            continue
+        if not has_value:
+            if not args:
+                raise UsageError(f"option {name} needs a value")
+            value = args.pop(0)
+        if allowed and value not in allowed:
+            raise UsageError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
+        if attribute == "tmpfs":
+            invocation.tmpfs.append(value)
+        else:
+            setattr(invocation, attribute, value)
+    if not args:
+        raise UsageError("no command given; try: moby-dick /bin/sh")
+    invocation.argv = args
+    return invocation
+
+
+def main(args: list[str] | None = None) -> int:
+    args = sys.argv[1:] if args is None else args
+    try:
+        invocation = parse_args(args)
+        if invocation.action == "help":
+            print(USAGE)
+            return 0
+        if invocation.action == "version":
+            from . import __version__
+
+            print(f"moby-dick {__version__}")
+            return 0
+        if invocation.action == "cleanup":
+            return _cleanup()
+        return _run(invocation)
+    except MobyError as error:
+        print(f"moby-dick: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(invocation: Invocation) -> int:
+    from . import validate
+    from .runner import block_forwarded_signals, start
+
+    spec = invocation.spec()
+    if invocation.dry_run:
+        from .plan import describe, plan
+
+        problems = validate.spec_problems(spec)
+        if problems:
+            raise UsageError(problems[0])
+        print(describe(plan(spec)))
+        print(f"{len(plan(spec)) + 1}. execvp({', '.join(map(repr, spec.argv))})")
+        return 0
+    validate.check(spec)
+    import signal
+
+    saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    block_forwarded_signals()
+    try:
+        return start(spec).wait_forwarding_signals().exit_code
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+
+
+def _cleanup() -> int:
+    from .mountpoints import MountpointRegistry
+
+    if os.geteuid() != 0:
+        raise UsageError("cleanup needs root; run it with sudo")
+    for path in MountpointRegistry().sweep():
+        print(f"removed mount point {path}")
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Run a Python function in a forked child and get its result back: "the child reports, the parent asserts".
+
+Whatever unshares, setns's or changes the hostname must not do it to the caller: a pytest worker or
+a Jupyter kernel would be changed for good, and ``unshare``/``setns`` refuse some changes to a
+multithreaded process. So the work runs in a forked child that sends back a pickled result record
+and always ``os._exit``s, and the caller re-raises the child's exception if it had one.
+
+  caller                          child
+    |-- fork ----------------------->| (optional: unshare / setns first)
+    |                                | result = fn(*args)
+    |<---- pickle(("ok", result)) ---| or pickle(("error", exception))
+    |<---- EOF, exit status ---------| os._exit(0)
+
+Syscalls: ``fork(2)``, ``pipe2(2)``, ``setns(2)``, ``unshare(2)``. Also: :func:`in_lab`, a throwaway
+stand-in for "the host" that demos use so their negative controls can leak for real, harmlessly.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+from .errors import ChildFailed
+
+
+def call_in_child(fn, *args, **kwargs):
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            try:
+                record = ("ok", fn(*args, **kwargs))
+            except BaseException as exc:  # report everything, even SystemExit, to the parent
+                record = ("error", exc)
+            try:
+                payload = pickle.dumps(record)
+            except Exception as exc:
+                payload = pickle.dumps(("error", ChildFailed(f"unpicklable result: {exc}")))
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_end, view):]
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    try:
+        while chunk := os.read(read_end, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    if not chunks:
+        raise ChildFailed(f"forked helper {pid} died without a result (wait status {status})")
+    kind, value = pickle.loads(b"".join(chunks))
+    if kind == "error":
+        raise value
+    return value
+
+
+def _enter_namespaces(pid: int, kinds) -> None:
+    from .namespaces import KINDS
+    from .syscalls import KERNEL
+
+    for kind in kinds:
+        path = f"/proc/{pid}/ns/{kind}"
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            KERNEL.setns(fd, KINDS[kind].flag, path)
+        finally:
+            os.close(fd)
+
+
+def _call_inside(pid, kinds, fn, args):
+    _enter_namespaces(pid, kinds)
+    return fn(*args)
+
+
+def call_in_namespaces(pid: int, kinds, fn, *args):
+    """Run ``fn(*args)`` in a child that first joins ``pid``'s namespaces of the given kinds."""
+    return call_in_child(_call_inside, pid, tuple(kinds), fn, args)
+
+
+LAB_HOSTNAME = "intacthostname"  # the seed README's host
+
+
+def _lab_main(kinds, hostname, fn, args):
+    from . import mounts
+    from .namespaces import UnshareNamespaces
+    from .syscalls import KERNEL
+
+    UnshareNamespaces(tuple(kinds)).apply(KERNEL)
+    if "mnt" in kinds:
+        mounts.MakeRootPrivate("private").apply(KERNEL)
+    if "uts" in kinds:
+        KERNEL.sethostname(hostname)
+    return fn(*args)
+
+
+def in_lab(fn, *args, kinds=("uts", "ipc", "mnt"), hostname: str = LAB_HOSTNAME):
+    """Run ``fn(*args)`` in a throwaway stand-in for the host: fresh namespaces of ``kinds``.
+
+    Inside, ``hostname`` is the lab host's name, the lab has its own IPC objects and its own copy of
+    the mount table (private, so nothing made in it reaches the real host). The demos' negative
+    controls share these with a container and leak into them, for real, without touching the
+    machine: everything dies with the lab.
+    """
+    return call_in_child(_lab_main, tuple(kinds), hostname, fn, args)

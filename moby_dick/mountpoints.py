@@ -1,0 +1,194 @@
+"""Mount-point directories that moby-dick creates on the host, and removes again, even after SIGKILL.
+
+The seed required ``/mytmp`` to exist. moby-dick creates a missing mount point, and must then remove
+it, but only when no other moby-dick still uses it: two containers may run at once (pytest-xdist
+does this all day), and ``rmdir`` of a directory that is a mount point in *another* mount namespace
+succeeds and silently detaches that container's tmpfs (Linux >= 3.18, "vfs: Lazily remove mounts on
+unlinked files and directories"). So:
+
+* a directory moby-dick created has a lock file ``<state>/<path>.lock`` (its existence says "ours");
+* every run that uses it holds a shared ``flock(2)`` on that file for the container's lifetime;
+  the kernel drops the lock when the holder dies, however it dies;
+* the run that ends last (its ``LOCK_EX|LOCK_NB`` succeeds) removes the directory and the lock file;
+* a short exclusive lock on ``<state>/.lock`` orders creation against removal.
+
+If moby-dick itself is SIGKILLed it cannot clean up; a small **guard** process (forked only when a
+run holds such a claim) waits for the parent to go away and then releases the claim. Syscalls:
+``mkdir(2)``, ``rmdir(2)``, ``flock(2)``, ``fork(2)``, ``setsid(2)``. Read flock(2).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR = Path("/run/moby-dick/mountpoints")
+
+
+@dataclass
+class Claim:
+    path: str
+    lock_path: Path
+    fd: int
+
+
+class MountpointRegistry:
+    def __init__(self, state_dir: Path = STATE_DIR):
+        self.state_dir = Path(state_dir)
+
+    def lock_path(self, path: str) -> Path:
+        return self.state_dir / (path.replace("%", "%25").replace("/", "%2F") + ".lock")
+
+    @contextmanager
+    def _exclusive(self):
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.state_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def acquire(self, path: str) -> Claim | None:
+        """Create ``path`` if it is missing and claim it; None if it is the host's own directory."""
+        lock_path = self.lock_path(path)
+        with self._exclusive():
+            if os.path.lexists(path) and not lock_path.exists():
+                return None  # not created by moby-dick: never touch it
+            try:
+                os.mkdir(path, 0o755)
+            except FileExistsError:
+                pass
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            return Claim(path, lock_path, fd)
+
+    def release(self, claim: Claim) -> None:
+        """Drop the claim; the last user removes the directory. Safe to call twice."""
+        if claim.fd < 0:
+            return
+        with self._exclusive():
+            try:
+                fcntl.flock(claim.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another container still uses it; the last one removes it
+            else:
+                self._remove(claim.path, claim.lock_path)
+            finally:
+                os.close(claim.fd)
+                claim.fd = -1
+
+    def _remove(self, path: str, lock_path: Path) -> None:
+        try:
+            os.rmdir(path)
+        except OSError as err:
+            if err.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY, errno.ENOTDIR):
+                raise
+        lock_path.unlink(missing_ok=True)
+
+    def sweep(self) -> list[str]:
+        """Remove directories whose users all died without releasing them. Returns their paths."""
+        removed = []
+        if not self.state_dir.is_dir():
+            return removed
+        with self._exclusive():
+            for lock_path in self.state_dir.glob("*.lock"):
+                fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # in use
+                else:
+                    path = lock_path.name[: -len(".lock")].replace("%2F", "/").replace("%25", "%")
+                    self._remove(path, lock_path)
+                    removed.append(path)
+                finally:
+                    os.close(fd)
+        return removed
+
+    def in_use(self) -> list[str]:
+        """Paths of moby-dick-created directories that some live run holds."""
+        held = []
+        if not self.state_dir.is_dir():
+            return held
+        for lock_path in self.state_dir.glob("*.lock"):
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(lock_path.name[: -len(".lock")].replace("%2F", "/").replace("%25", "%"))
+            finally:
+                os.close(fd)
+        return held
+
+
+class Guard:
+    """A forked process that releases ``claims`` if the parent dies before :meth:`dismiss`.
+
+      parent                         guard (setsid, comm "moby-dick:guard")
+        |-- fork ---------------------->|  read(pipe) ... blocks
+        |   ... container runs ...       |
+        |-- "d" + close (normal end) --->|  exit: the parent released the claims itself
+        or: parent SIGKILLed, pipe EOF ->|  release every claim, exit
+    """
+
+    def __init__(self, registry: MountpointRegistry, claims: list[Claim]):
+        read_end, self._write_end = os.pipe2(os.O_CLOEXEC)
+        keep = {read_end} | {claim.fd for claim in claims}
+        self.pid = os.fork()
+        if self.pid == 0:  # the guard
+            code = 0
+            try:
+                os.setsid()  # out of the terminal's process group: ^C must not kill it
+                for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+                    signal.signal(number, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                _close_all_but(keep)
+                _set_process_name(b"moby-dick:guard")
+                if os.read(read_end, 1) != b"d":
+                    for claim in claims:
+                        registry.release(claim)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(read_end)
+
+    def dismiss(self) -> None:
+        if self._write_end >= 0:
+            os.write(self._write_end, b"d")
+            os.close(self._write_end)
+            self._write_end = -1
+            os.waitpid(self.pid, 0)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    keep = keep | {0, 1, 2}
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _set_process_name(name: bytes) -> None:
+    from .syscalls import KERNEL, PR_SET_NAME
+
+    try:
+        KERNEL.prctl(PR_SET_NAME, name)
+    except OSError:
+        pass

@@ -1,0 +1,71 @@
+"""Mount isolation: the container's own mount table, and why it must be made private first.
+
+Syscalls: ``unshare(CLONE_NEWNS)`` (in :mod:`moby_dick.namespaces`), then ``mount(2)`` twice:
+``mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)`` and ``mount("moby-dick", path, "tmpfs", ...)``.
+Read mount_namespaces(7) (section "Shared subtrees") and mount(2).
+
+The seed's bug, fixed here: a new mount namespace starts as a *copy* of its parent's, and the copy
+keeps each mount's propagation type. On a systemd machine ``/`` is ``shared``, so a mount made
+inside the "isolated" namespace propagates back to the host and stays there after the container
+exits. The seed never changed the propagation; moby-dick makes ``/`` recursively private (or
+``rslave``, if asked) before it mounts anything. ``--propagation unchanged`` reproduces the seed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from . import syscalls
+
+SEED_TMPFS = "/mytmp"  # the seed mounted a tmpfs here and required the directory to exist
+TMPFS_SOURCE = "moby-dick"  # shows in mountinfo, so a leaked mount names its owner
+PROPAGATIONS = {
+    "private": syscalls.MS_REC | syscalls.MS_PRIVATE,  # nothing in, nothing out
+    "slave": syscalls.MS_REC | syscalls.MS_SLAVE,  # host mounts come in, container's stay in
+    "unchanged": 0,  # the seed's behaviour: whatever the host had (leaks on a shared /)
+}
+
+
+def tmpfs_path_problems(path: str) -> list[str]:
+    """What is wrong with ``path`` as a tmpfs mount point (empty list: nothing). Pure."""
+    if "\0" in path:
+        return [f"tmpfs path {path!r} contains a NUL byte"]
+    if not path.startswith("/"):
+        return [f'tmpfs path "{path}" is relative; give an absolute path such as /scratch']
+    if os.path.normpath(path) in ("/", "//"):
+        return ["tmpfs path cannot be / (that would hide the whole filesystem)"]
+    if any(part in (".", "..") for part in path.split("/")):
+        return [f'tmpfs path "{path}" contains "." or ".."; give a plain absolute path']
+    return []
+
+
+def normalize(path: str) -> str:
+    return os.path.normpath(path).replace("//", "/")
+
+
+@dataclass(frozen=True)
+class MakeRootPrivate:
+    """Step: change the propagation of every mount under ``/`` in the new namespace."""
+
+    propagation: str = "private"
+
+    def apply(self, kernel) -> None:
+        kernel.mount(None, "/", None, PROPAGATIONS[self.propagation], None)
+
+    def __str__(self) -> str:
+        kind = "MS_PRIVATE" if self.propagation == "private" else "MS_SLAVE"
+        return f'mount(NULL, "/", NULL, MS_REC|{kind}, NULL)'
+
+
+@dataclass(frozen=True)
+class MountTmpfs:
+    """Step: mount a fresh tmpfs on ``path`` (the directory must exist)."""
+
+    path: str
+
+    def apply(self, kernel) -> None:
+        kernel.mount(TMPFS_SOURCE, self.path, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
+
+    def __str__(self) -> str:
+        return f'mount("{TMPFS_SOURCE}", "{self.path}", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")'

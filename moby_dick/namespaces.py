@@ -1,0 +1,63 @@
+"""Linux namespaces: what each kind isolates, and the step that creates them.
+
+Syscall: ``unshare(2)`` with ``CLONE_NEW*`` flags, made in the container's child process after
+``fork``; the process keeps its PID but from then on sees its own copy of each unshared resource.
+Read namespaces(7) for the whole family, and unshare(2) for the flags.
+
+The seed cloned with ``CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWNET``; moby-dick does the
+same with one ``unshare`` call, minus the kinds the user asked to share with the host
+(``--uts host``, ``--ipc host``, ``--network host``), which the demos use as negative controls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import syscalls
+
+
+@dataclass(frozen=True)
+class NamespaceKind:
+    name: str       # the name under /proc/<pid>/ns/
+    flag: int       # CLONE_NEW* for unshare(2)
+    isolates: str   # what a process in a new one of these gets its own copy of
+    man: str        # where to read more
+
+
+KINDS: dict[str, NamespaceKind] = {
+    kind.name: kind
+    for kind in (
+        NamespaceKind("cgroup", syscalls.CLONE_NEWCGROUP, "the cgroup root directory", "cgroup_namespaces(7)"),
+        NamespaceKind("ipc", syscalls.CLONE_NEWIPC, "System V IPC, POSIX message queues", "ipc_namespaces(7)"),
+        NamespaceKind("mnt", syscalls.CLONE_NEWNS, "the mount table", "mount_namespaces(7)"),
+        NamespaceKind("net", syscalls.CLONE_NEWNET, "network devices, addresses, routes, ports", "network_namespaces(7)"),
+        NamespaceKind("pid", syscalls.CLONE_NEWPID, "process IDs", "pid_namespaces(7)"),
+        NamespaceKind("time", 0x00000080, "the boot and monotonic clocks", "time_namespaces(7)"),
+        NamespaceKind("user", syscalls.CLONE_NEWUSER, "user and group IDs, capabilities", "user_namespaces(7)"),
+        NamespaceKind("uts", syscalls.CLONE_NEWUTS, "hostname and NIS domain name", "uts_namespaces(7)"),
+    )
+}
+
+# The kinds the seed unshares, in the order a reader meets them in its README.
+SEED_KINDS = ("net", "mnt", "uts", "ipc")
+
+
+@dataclass(frozen=True)
+class UnshareNamespaces:
+    """Step: ``unshare(CLONE_NEW...)`` for the given kinds, in one call."""
+
+    kinds: tuple[str, ...]
+
+    @property
+    def flags(self) -> int:
+        flags = 0
+        for kind in self.kinds:
+            flags |= KINDS[kind].flag
+        return flags
+
+    def apply(self, kernel) -> None:
+        kernel.unshare(self.flags)
+
+    def __str__(self) -> str:
+        names = " | ".join(f"CLONE_NEW{'NS' if k == 'mnt' else k.upper()}" for k in self.kinds)
+        return f"unshare({names})"

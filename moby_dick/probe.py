@@ -1,0 +1,214 @@
+"""Evidence from the kernel: what a process's namespaces, hostname, mounts, queues and devices are.
+
+Every isolation claim in the demos, tests and notebooks is checked with these readers, never by
+trusting that a flag was passed. Each reader takes the kernel path as a parameter with the real
+default (``proc=Path("/proc")``), and the parsers take text, so they are unit-tested on samples.
+
+Sources: ``/proc/<pid>/ns/<kind>`` (namespaces(7): two processes share a namespace iff the
+``(st_dev, st_ino)`` of these files are equal), ``/proc/<pid>/mountinfo`` (proc(5)),
+``/proc/sysvipc/msg`` (proc(5), per the *reader's* IPC namespace), ``/proc/<pid>/net/dev`` and the
+``SIOCGIFFLAGS`` ioctl (netdevice(7)), ``uname(2)``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+NAMESPACE_KINDS = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+
+
+@dataclass(frozen=True, order=True)
+class NamespaceId:
+    """A namespace's identity: the device and inode of its ``/proc/<pid>/ns/<kind>`` file."""
+
+    kind: str
+    dev: int
+    ino: int
+
+    def __str__(self) -> str:  # the text of the symlink, as ``ls -l /proc/self/ns`` shows it
+        return f"{self.kind}:[{self.ino}]"
+
+
+def namespace_id(pid: int | str = "self", kind: str = "uts", proc: Path = PROC) -> NamespaceId:
+    st = os.stat(f"{proc}/{pid}/ns/{kind}")
+    return NamespaceId(kind, st.st_dev, st.st_ino)
+
+
+def namespace_ids(pid: int | str = "self", kinds=NAMESPACE_KINDS, proc: Path = PROC) -> dict[str, NamespaceId]:
+    """``{kind: NamespaceId}`` for every kind this kernel has."""
+    ids = {}
+    for kind in kinds:
+        try:
+            ids[kind] = namespace_id(pid, kind, proc)
+        except FileNotFoundError:
+            continue
+    return ids
+
+
+def hostname() -> str:
+    return os.uname().nodename
+
+
+# ---- mounts ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MountEntry:
+    mount_id: int
+    parent_id: int
+    root: str
+    mount_point: str
+    options: str
+    propagation: tuple[str, ...]  # optional fields: ("shared:1",), ("master:2",), () for private
+    fstype: str
+    source: str
+
+    @property
+    def is_shared(self) -> bool:
+        return any(field.startswith("shared:") for field in self.propagation)
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo octal
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    """Parse ``/proc/<pid>/mountinfo`` (proc(5)): fields, optional fields, ``-``, fs fields."""
+    entries = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split(" ")
+        separator = fields.index("-", 6)
+        entries.append(MountEntry(
+            mount_id=int(fields[0]), parent_id=int(fields[1]), root=_unescape(fields[3]),
+            mount_point=_unescape(fields[4]), options=fields[5],
+            propagation=tuple(fields[6:separator]), fstype=fields[separator + 1],
+            source=_unescape(fields[separator + 2]),
+        ))
+    return entries
+
+
+def mounts(pid: int | str = "self", proc: Path = PROC) -> list[MountEntry]:
+    return parse_mountinfo(Path(f"{proc}/{pid}/mountinfo").read_text())
+
+
+def mounts_at(path: str, pid: int | str = "self", proc: Path = PROC) -> list[MountEntry]:
+    return [entry for entry in mounts(pid, proc) if entry.mount_point == path]
+
+
+# ---- System V message queues ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MessageQueue:
+    key: int
+    msqid: int
+    perms: int
+    uid: int
+
+
+def parse_sysvipc_msg(text: str) -> list[MessageQueue]:
+    """Parse ``/proc/sysvipc/msg``: a header line, then one queue per line."""
+    lines = text.splitlines()
+    if not lines:
+        return []
+    header = lines[0].split()
+    queues = []
+    for line in lines[1:]:
+        values = line.split()
+        if not values:
+            continue
+        row = dict(zip(header, values))
+        queues.append(MessageQueue(key=int(row["key"]), msqid=int(row["msqid"]),
+                                   perms=int(row["perms"], 8), uid=int(row["uid"])))
+    return queues
+
+
+def message_queues(proc: Path = PROC) -> list[MessageQueue]:
+    """The queues of the *calling process's* IPC namespace."""
+    return parse_sysvipc_msg(Path(f"{proc}/sysvipc/msg").read_text())
+
+
+def sysvipc_snapshot(proc: Path = PROC) -> dict[str, list[str]]:
+    """Every SysV IPC object (msg, sem, shm) of the caller's IPC namespace, as key/id rows."""
+    snapshot = {}
+    for kind in ("msg", "sem", "shm"):
+        lines = Path(f"{proc}/sysvipc/{kind}").read_text().splitlines()[1:]
+        snapshot[kind] = sorted(" ".join(line.split()[:2]) for line in lines if line.strip())
+    return snapshot
+
+
+# ---- network devices --------------------------------------------------------------------------
+
+IFF_UP = 0x1
+SIOCGIFFLAGS = 0x8913  # <linux/sockios.h>
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    index: int
+    flags: int
+
+    @property
+    def up(self) -> bool:
+        return bool(self.flags & IFF_UP)
+
+
+def parse_net_dev(text: str) -> list[str]:
+    """Interface names from ``/proc/<pid>/net/dev`` (two header lines, then ``name: counters``)."""
+    return [line.split(":", 1)[0].strip() for line in text.splitlines()[2:] if ":" in line]
+
+
+def interface_names(pid: int | str = "self", proc: Path = PROC) -> list[str]:
+    """The devices of ``pid``'s network namespace, read from outside it."""
+    return parse_net_dev(Path(f"{proc}/{pid}/net/dev").read_text())
+
+
+def interfaces() -> list[Interface]:
+    """The devices of the *calling process's* network namespace, with their flags (UP or not)."""
+    import fcntl
+    import socket
+    import struct
+
+    result = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for index, name in socket.if_nameindex():
+            request = struct.pack("16sH14x", name.encode(), 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request))[1]
+            result.append(Interface(name, index, flags))
+    return result
+
+
+def interfaces_of(pid: int) -> list[Interface]:
+    """:func:`interfaces` as seen from inside ``pid``'s network namespace (a forked child setns's in)."""
+    from .forkcall import call_in_namespaces
+
+    return call_in_namespaces(pid, ("net",), interfaces)
+
+
+def hostname_of(pid: int) -> str:
+    """The hostname in ``pid``'s UTS namespace."""
+    from .forkcall import call_in_namespaces
+
+    return call_in_namespaces(pid, ("uts",), hostname)
+
+
+def message_queues_of(pid: int) -> list[MessageQueue]:
+    """The message queues in ``pid``'s IPC namespace."""
+    from .forkcall import call_in_namespaces
+
+    return call_in_namespaces(pid, ("ipc",), message_queues)

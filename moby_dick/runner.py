@@ -1,0 +1,249 @@
+"""Compose the isolations: validate -> plan -> claim mount points -> fork -> child applies steps -> exec
+-> wait -> clean up. The CLI, the demos, the tests and the notebooks all start containers here.
+
+    >>> from moby_dick import run
+    >>> result = run(["hostname"], capture=True)
+    >>> result.exit_code, result.stdout
+    (0, b'containerhostname\\n')
+
+Processes: the caller forks the container's child (see :mod:`moby_dick.process` for the protocol);
+``unshare`` happens in that child, never in the caller, so a multithreaded caller (a pytest-xdist
+worker, a Jupyter kernel) works. A guard process is forked only when this run created a mount-point
+directory on the host (see :mod:`moby_dick.mountpoints`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+
+from . import validate
+from .errors import MobyError
+from .mountpoints import Guard, MountpointRegistry
+from .plan import plan
+from .probe import NamespaceId
+from .process import child_main, decode_error, decode_ready
+from .spec import ContainerSpec
+from .syscalls import KERNEL
+
+# Signals the CLI passes on to the container (docker run's --sig-proxy).
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                     signal.SIGUSR1, signal.SIGUSR2)
+SI_KERNEL = 0x80  # si_code of a signal the kernel sent (e.g. the terminal's ^C): not forwarded
+
+
+@dataclass
+class Result:
+    exit_code: int  # 128+N when killed by signal N, as a shell reports it
+    namespaces: dict[str, NamespaceId]
+    pid: int
+    stdout: bytes | None = None
+    stderr: bytes | None = None
+    signal: int | None = None  # the signal that killed the command, if one did
+
+    @property
+    def text(self) -> str:
+        """stdout decoded, for reading in demos and notebooks."""
+        return (self.stdout or b"").decode(errors="replace")
+
+
+def exit_code_from_status(status: int) -> tuple[int, int | None]:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return 128 + number, number
+    return os.WEXITSTATUS(status), None
+
+
+@dataclass
+class Container:
+    """A started container. Use as a context manager: leaving it kills and reaps what is left."""
+
+    spec: ContainerSpec
+    pid: int
+    namespaces: dict[str, NamespaceId]
+    _stdout: int | None = None
+    _stderr: int | None = None
+    _cleanup: list = field(default_factory=list)
+    _status: int | None = None
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def kill(self, number: int = signal.SIGKILL) -> None:
+        if self._status is None:
+            try:
+                os.kill(self.pid, number)
+            except ProcessLookupError:
+                pass
+
+    def poll(self) -> int | None:
+        """The wait status if the command has exited (reaping it), else None."""
+        if self._status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._status = status
+        return self._status
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """Read captured output until EOF, reap the command, clean up, and return its result."""
+        try:
+            out, err = self._collect_output(timeout)
+            if self._status is None:
+                self._status = _waitpid_until(self.pid, timeout)
+        except BaseException:
+            self.close()
+            raise
+        self.close()
+        code, number = exit_code_from_status(self._status)
+        return Result(code, self.namespaces, self.pid, out, err, number)
+
+    def wait_forwarding_signals(self) -> Result:
+        """Wait as the CLI does: pass on signals sent to moby-dick. Call :func:`block_forwarded_signals` first."""
+        wanted = set(FORWARDED_SIGNALS) | {signal.SIGCHLD}
+        try:
+            while self.poll() is None:
+                info = signal.sigwaitinfo(wanted)
+                # A terminal's ^C already went to the whole foreground process group, the container
+                # included (si_code SI_KERNEL); forward only what was sent to moby-dick by kill(2).
+                if info.si_signo != signal.SIGCHLD and info.si_code != SI_KERNEL:
+                    self.kill(info.si_signo)
+        finally:
+            self.close()
+        code, number = exit_code_from_status(self._status)
+        return Result(code, self.namespaces, self.pid, signal=number)
+
+    def _collect_output(self, timeout):
+        if self._stdout is None and self._stderr is None:
+            return None, None
+        import selectors
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        buffers = {self._stdout: [], self._stderr: []}
+        with selectors.DefaultSelector() as selector:
+            for fd in buffers:
+                selector.register(fd, selectors.EVENT_READ)
+            while selector.get_map():
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                events = selector.select(remaining)
+                if not events and deadline is not None and time.monotonic() >= deadline:
+                    self.kill()
+                    deadline = None  # killed: EOF follows
+                for key, _ in events:
+                    chunk = os.read(key.fd, 65536)
+                    if chunk:
+                        buffers[key.fd].append(chunk)
+                    else:
+                        selector.unregister(key.fd)
+        return b"".join(buffers[self._stdout]), b"".join(buffers[self._stderr])
+
+    def close(self) -> None:
+        """Kill and reap the command if it still runs, close pipes, release mount points. Idempotent."""
+        if self._status is None:
+            self.kill(signal.SIGKILL)
+            _, self._status = os.waitpid(self.pid, 0)
+        for fd in (self._stdout, self._stderr):
+            if fd is not None:
+                os.close(fd)
+        self._stdout = self._stderr = None
+        while self._cleanup:
+            self._cleanup.pop()()
+
+
+def _waitpid_until(pid: int, timeout: float | None) -> int:
+    if timeout is None:
+        return os.waitpid(pid, 0)[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            return os.waitpid(pid, 0)[1]
+        time.sleep(0.005)
+
+
+def block_forwarded_signals() -> None:
+    """Block the forwarded signals and SIGCHLD in the caller, so none is lost before the wait loop."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(FORWARDED_SIGNALS) | {signal.SIGCHLD})
+
+
+def _claim_mountpoints(spec: ContainerSpec, registry: MountpointRegistry, cleanup: list) -> None:
+    claims = []
+    for path in spec.tmpfs_paths:
+        claim = registry.acquire(path)
+        if claim is not None:
+            claims.append(claim)
+            cleanup.append(lambda claim=claim: registry.release(claim))
+    if claims:
+        guard = Guard(registry, claims)
+        cleanup.append(guard.dismiss)  # runs last: after every claim was released
+
+
+def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = None,
+          kernel=KERNEL, registry: MountpointRegistry | None = None) -> Container:
+    """Start ``spec``'s command in its container and return once it runs (or raise why it cannot)."""
+    validate.check(spec)
+    steps = plan(spec)
+    cleanup: list = []
+    try:
+        _claim_mountpoints(spec, registry or MountpointRegistry(), cleanup)
+        parent_fds, stdio = [], [stdin, None, None]
+        if capture:
+            if stdin is None:
+                stdio[0] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            for target in (1, 2):
+                read_end, write_end = os.pipe2(os.O_CLOEXEC)
+                parent_fds.append(read_end)
+                stdio[target] = write_end
+        sync_read, sync_write = os.pipe2(os.O_CLOEXEC)
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            child_main(steps, list(spec.argv), kernel, sync_write, parent_pid, tuple(stdio))
+        os.close(sync_write)
+        for fd in stdio:
+            if fd is not None and fd != stdin:
+                os.close(fd)
+        container = Container(spec, pid, {}, *(parent_fds or [None, None]), _cleanup=cleanup)
+        message = _read_all(sync_read)
+    except BaseException:
+        while cleanup:
+            cleanup.pop()()
+        raise
+    ready, _, rest = message.partition(b"\n")
+    if ready.startswith(b"R "):
+        container.namespaces = decode_ready(ready)
+    if rest.startswith(b"E") or message.startswith(b"E") or not ready.startswith(b"R "):
+        payload = rest if rest.startswith(b"E") else message
+        container.close()
+        if payload.startswith(b"E"):
+            raise decode_error(payload)
+        raise MobyError(f"container setup failed: the child exited with status {container._status}")
+    return container
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def run(spec: ContainerSpec | list | tuple, *, capture: bool = False, timeout: float | None = None,
+        **options) -> Result:
+    """Run a container to completion. ``spec`` may be a ContainerSpec or an argv list plus options
+    (``hostname=``, ``tmpfs=``, ``share=``, ``seed_tmpfs=``, ``propagation=``)."""
+    if not isinstance(spec, ContainerSpec):
+        spec = ContainerSpec(argv=tuple(spec), **options)
+    elif options:
+        raise TypeError("pass options either in the ContainerSpec or as keywords, not both")
+    return start(spec, capture=capture).wait(timeout)
