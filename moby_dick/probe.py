@@ -132,7 +132,7 @@ def parse_sysvipc_msg(text: str) -> list[MessageQueue]:
         if not values:
             continue
         row = dict(zip(header, values))
-        queues.append(MessageQueue(key=int(row["key"]), msqid=int(row["msqid"]),
+        queues.append(MessageQueue(key=int(row["key"]) & 0xFFFFFFFF,  # printed signed msqid=int(row["msqid"]),
                                    perms=int(row["perms"], 8), uid=int(row["uid"])))
     return queues
 
@@ -212,3 +212,14 @@ def message_queues_of(pid: int) -> list[MessageQueue]:
     from .forkcall import call_in_namespaces
 
     return call_in_namespaces(pid, ("ipc",), message_queues)
+
+
+# ---- cgroups ----------------------------------------------------------------------------------
+
+def cgroup_layout(mount_entries: list[MountEntry] | None = None) -> str:
+    """"v2" (unified), "hybrid" (v1 controllers + a v2 mount) or "v1", from the mount table."""
+    entries = mounts() if mount_entries is None else mount_entries
+    types = {entry.fstype for entry in entries if entry.mount_point.startswith("/sys/fs/cgroup")}
+    if "cgroup" in types:
+        return "hybrid" if "cgroup2" in types else "v1"
+    return "v2" if "cgroup2" in types else "none"

@@ -1,0 +1,86 @@
+"""A snapshot of what a container run must leave on the host as it found it, and the comparison.
+
+Used by the test suite's leak fixture after every privileged test, and by ``tests/`` that kill
+moby-dick with SIGKILL. What it reads: the host's mount table (``/proc/self/mountinfo``), its System
+V IPC objects (``/proc/sysvipc/*``), its hostname, the caller's child processes
+(``/proc/<pid>/stat``), and the seed's ``/mytmp`` (which may exist only if it did before, or while a
+live moby-dick run holds it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import probe
+from .mounts import SEED_TMPFS
+from .mountpoints import MountpointRegistry
+
+
+def child_pids(parent: int | None = None, proc: Path = probe.PROC) -> set[int]:
+    parent = os.getpid() if parent is None else parent
+    children = set()
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"{proc}/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            children.add(int(entry))
+    return children
+
+
+@dataclass(frozen=True)
+class HostState:
+    mounts: frozenset
+    sysvipc: tuple
+    hostname: str
+    children: frozenset
+    mytmp_exists: bool
+
+    @classmethod
+    def capture(cls) -> HostState:
+        return cls(
+            mounts=frozenset((m.mount_id, m.mount_point, m.fstype, m.source) for m in probe.mounts()),
+            sysvipc=tuple(sorted((k, tuple(v)) for k, v in probe.sysvipc_snapshot().items())),
+            hostname=probe.hostname(),
+            children=frozenset(child_pids()),
+            mytmp_exists=os.path.lexists(SEED_TMPFS),
+        )
+
+
+def differences(before: HostState, after: HostState, registry: MountpointRegistry | None = None) -> list[str]:
+    problems = []
+    added = after.mounts - before.mounts
+    removed = before.mounts - after.mounts
+    if added:
+        problems.append(f"mounts left on the host: {sorted(m[1] for m in added)}")
+    if removed:
+        problems.append(f"host mounts gone: {sorted(m[1] for m in removed)}")
+    if after.sysvipc != before.sysvipc:
+        problems.append(f"SysV IPC objects changed: {before.sysvipc} -> {after.sysvipc}")
+    if after.hostname != before.hostname:
+        problems.append(f"host hostname changed: {before.hostname!r} -> {after.hostname!r}")
+    if after.children - before.children:
+        problems.append(f"child processes left running: {sorted(after.children - before.children)}")
+    if after.mytmp_exists and not before.mytmp_exists:
+        if SEED_TMPFS not in (registry or MountpointRegistry()).in_use():
+            problems.append(f"{SEED_TMPFS} was created and left behind")
+    if before.mytmp_exists and not after.mytmp_exists:
+        if not (registry or MountpointRegistry()).lock_path(SEED_TMPFS).exists():
+            problems.append(f"the host's own {SEED_TMPFS} was removed")
+    return problems
+
+
+def wait_for_clean(before: HostState, settle: float = 3.0) -> list[str]:
+    """Compare now with ``before``, retrying for ``settle`` seconds (guards release asynchronously)."""
+    deadline = time.monotonic() + settle
+    while True:
+        problems = differences(before, HostState.capture())
+        if not problems or time.monotonic() >= deadline:
+            return problems
+        time.sleep(0.05)

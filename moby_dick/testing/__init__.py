@@ -1,0 +1,1 @@
+"""pytest support shipped with the package: the ``--run-privileged`` plugin and the host-leak check."""
