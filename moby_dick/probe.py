@@ -132,7 +132,8 @@ def parse_sysvipc_msg(text: str) -> list[MessageQueue]:
         if not values:
             continue
         row = dict(zip(header, values))
-        queues.append(MessageQueue(key=int(row["key"]) & 0xFFFFFFFF,  # printed signed msqid=int(row["msqid"]),
+        # the key is printed as a signed int; ipcs shows it unsigned
+        queues.append(MessageQueue(key=int(row["key"]) & 0xFFFFFFFF, msqid=int(row["msqid"]),
                                    perms=int(row["perms"], 8), uid=int(row["uid"])))
     return queues
 

@@ -1,0 +1,78 @@
+"""The command line: parsing, and bad input as one line with exit 125 (no root needed: nothing runs)."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from moby_dick.cli import main, parse_args
+from moby_dick.errors import UsageError
+
+
+def test_seed_form_and_run_form_agree():
+    assert parse_args(["/bin/bash"]).spec() == parse_args(["run", "/bin/bash"]).spec()
+    assert parse_args(["/bin/bash"]).argv == ["/bin/bash"]
+
+
+def test_options_stop_at_the_command():
+    invocation = parse_args(["--hostname", "josh", "ls", "--hostname", "-l"])
+    assert invocation.hostname == "josh" and invocation.argv == ["ls", "--hostname", "-l"]
+    assert parse_args(["run", "--", "--weird"]).argv == ["--weird"]
+
+
+def test_every_option():
+    invocation = parse_args(["run", "--hostname=josh", "--tmpfs", "/a", "--tmpfs=/b", "--no-mytmp",
+                             "--uts", "host", "--ipc=host", "--network", "host", "--propagation", "slave",
+                             "true"])
+    spec = invocation.spec()
+    assert spec.tmpfs == ("/a", "/b") and not spec.seed_tmpfs
+    assert spec.share == {"uts", "ipc", "net"} and spec.propagation == "slave"
+    assert parse_args(["--net", "none", "true"]).spec().share == frozenset()
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "no command given"),
+    (["run"], "no command given"),
+    (["--bogus", "true"], "unknown option '--bogus'"),
+    (["--hostname"], "needs a value"),
+    (["--uts", "sideways", "true"], "choose one of private, host"),
+    (["--no-mytmp=yes", "true"], "takes no value"),
+    (["cleanup", "x"], "cleanup takes no arguments"),
+])
+def test_usage_errors(args, message):
+    with pytest.raises(UsageError, match=message):
+        parse_args(args)
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--bogus", "true"], ["--hostname", "", "true"], ["--hostname", "a" * 65, "true"],
+    ["--hostname", "a b", "true"], ["--hostname", "jo\x01sh", "true"], ["--tmpfs", "relative", "true"],
+    ["--uts", "host", "--hostname", "josh", "true"], ["--propagation", "shared", "true"],
+])
+def test_bad_input_is_one_line_and_125(args, capsys):
+    assert main(args) == 125
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("moby-dick: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+@given(st.text(min_size=1, max_size=80).filter(lambda name: name != ""))
+def test_any_hostname_either_passes_validation_or_gets_one_line(name):
+    from moby_dick.spec import ContainerSpec
+    from moby_dick.validate import spec_problems
+
+    problems = spec_problems(ContainerSpec(("true",), hostname=name))
+    assert all("\n" not in problem for problem in problems)
+
+
+def test_help_and_version(capsys):
+    assert main(["--help"]) == 0
+    assert "usage: moby-dick" in capsys.readouterr().out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("moby-dick ")
+
+
+def test_dry_run_prints_the_plan_without_root(capsys):
+    assert main(["--dry-run", "--hostname", "josh", "hostname"]) == 0
+    out = capsys.readouterr().out
+    assert 'sethostname("josh")' in out and out.rstrip().endswith("execvp('hostname')")

@@ -1,0 +1,36 @@
+"""Errors carry syscall, errno and path, survive the fork pipe, and map to docker's exit codes."""
+
+import errno
+import pickle
+
+from moby_dick.errors import ExecError, SyscallError, UsageError
+from moby_dick.probe import NamespaceId
+from moby_dick.process import decode_error, decode_ready, encode_error, encode_ready
+
+
+def test_syscall_error_is_one_line_with_the_object():
+    error = SyscallError("pivot_root", errno.EINVAL, ".", hint="is / shared?")
+    assert str(error) == 'pivot_root ".": Invalid argument (is / shared?)'
+    assert isinstance(error, OSError) and error.errno == errno.EINVAL and error.exit_code == 125
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.syscall, copy.errno, copy.path, str(copy)) == ("pivot_root", errno.EINVAL, ".", str(error))
+
+
+def test_exec_errors_use_docker_exit_codes():
+    assert ExecError("nosuch", errno.ENOENT).exit_code == 127
+    assert str(ExecError("nosuch", errno.ENOENT)) == 'exec "nosuch": command not found'
+    assert ExecError("/etc/passwd", errno.EACCES).exit_code == 126
+    assert UsageError("x").exit_code == 125
+
+
+def test_ready_record_round_trips():
+    ids = {"uts": NamespaceId("uts", 4, 4026532179), "net": NamespaceId("net", 4, 4026531833)}
+    assert decode_ready(encode_ready(ids).rstrip(b"\n")) == ids
+    assert str(ids["uts"]) == "uts:[4026532179]"
+
+
+def test_error_record_round_trips_and_wraps_foreign_errors():
+    error = decode_error(encode_error(SyscallError("mount", errno.EPERM, "/mytmp")))
+    assert isinstance(error, SyscallError) and error.path == "/mytmp"
+    wrapped = decode_error(encode_error(ValueError("boom")))
+    assert "ValueError: boom" in str(wrapped) and wrapped.exit_code == 125

@@ -1,0 +1,80 @@
+"""The plan's order, and the syscalls each step makes, checked against a recording fake kernel."""
+
+import errno
+
+import pytest
+
+from moby_dick import syscalls
+from moby_dick.errors import SyscallError
+from moby_dick.plan import describe, plan
+from moby_dick.spec import ContainerSpec
+from moby_dick.syscalls.fake import RecordingKernel
+
+
+def apply(spec, kernel):
+    for step in plan(spec):
+        step.apply(kernel)
+    return kernel
+
+
+def test_default_plan_is_the_seed_fixed():
+    kernel = apply(ContainerSpec(("sh",)), RecordingKernel())
+    assert kernel.names() == ["unshare", "mount", "sethostname", "mount"]
+    flags = kernel.calls[0][1]
+    for flag in (syscalls.CLONE_NEWNS, syscalls.CLONE_NEWUTS, syscalls.CLONE_NEWIPC, syscalls.CLONE_NEWNET):
+        assert flags & flag
+    assert not flags & syscalls.CLONE_NEWPID
+    # / becomes recursively private before the tmpfs is mounted: the seed's missing step
+    assert kernel.calls[1] == ("mount", None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
+    assert kernel.calls[2] == ("sethostname", "containerhostname")
+    assert kernel.calls[3][1:4] == ("moby-dick", "/mytmp", "tmpfs")
+
+
+@pytest.mark.parametrize("kind, flag", [("uts", syscalls.CLONE_NEWUTS), ("ipc", syscalls.CLONE_NEWIPC),
+                                        ("net", syscalls.CLONE_NEWNET)])
+def test_sharing_a_namespace_drops_its_flag(kind, flag):
+    kernel = apply(ContainerSpec(("sh",), share={kind}), RecordingKernel())
+    assert not kernel.calls[0][1] & flag
+    assert kernel.calls[0][1] & syscalls.CLONE_NEWNS
+
+
+def test_shared_uts_never_sets_the_hostname():
+    kernel = apply(ContainerSpec(("sh",), share={"uts"}), RecordingKernel())
+    assert "sethostname" not in kernel.names()
+
+
+def test_unchanged_propagation_reproduces_the_seed():
+    kernel = apply(ContainerSpec(("sh",), propagation="unchanged"), RecordingKernel())
+    assert kernel.names() == ["unshare", "sethostname", "mount"]
+
+
+def test_slave_propagation():
+    kernel = apply(ContainerSpec(("sh",), propagation="slave"), RecordingKernel())
+    assert kernel.calls[1][4] == syscalls.MS_REC | syscalls.MS_SLAVE
+
+
+def test_tmpfs_paths_in_order_without_duplicates():
+    spec = ContainerSpec(("sh",), tmpfs=("/b", "/a//", "/b"), hostname="josh")
+    kernel = apply(spec, RecordingKernel())
+    assert [call[2] for call in kernel.calls if call[0] == "mount" and call[3] == "tmpfs"] == ["/mytmp", "/b", "/a"]
+    assert ("sethostname", "josh") in kernel.calls
+
+
+def test_no_seed_tmpfs():
+    kernel = apply(ContainerSpec(("sh",), seed_tmpfs=False), RecordingKernel())
+    assert kernel.names() == ["unshare", "mount", "sethostname"]
+
+
+def test_a_failing_syscall_stops_the_plan_and_names_itself():
+    kernel = RecordingKernel(fail={"mount": errno.EPERM})
+    with pytest.raises(SyscallError) as caught:
+        apply(ContainerSpec(("sh",)), kernel)
+    assert kernel.names() == ["unshare", "mount"]  # nothing after the failure
+    assert str(caught.value) == 'mount "/": Operation not permitted'
+    assert caught.value.errno == errno.EPERM
+
+
+def test_describe_reads_like_syscalls():
+    text = describe(plan(ContainerSpec(("sh",))))
+    assert text.splitlines()[0] == "1. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)"
+    assert 'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)' in text
