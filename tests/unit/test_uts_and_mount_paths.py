@@ -6,12 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moby_dick.mounts import normalize, tmpfs_path_problems
-from moby_dick.uts import MAX_HOSTNAME_BYTES, hostname_problems
+from moby_dick.testing.strategies import VALID_HOSTNAMES
+from moby_dick.uts import hostname_problems
 
-LABEL = st.text(string.ascii_letters + string.digits + "-", min_size=1, max_size=20).filter(
-    lambda label: not label.startswith("-") and not label.endswith("-"))
-VALID_HOSTNAMES = st.lists(LABEL, min_size=1, max_size=3).map(".".join).filter(
-    lambda name: len(name) <= MAX_HOSTNAME_BYTES)
 
 
 @given(VALID_HOSTNAMES)

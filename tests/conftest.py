@@ -1,0 +1,27 @@
+"""Shared fixtures. The --run-privileged plugin itself ships in the package (moby_dick.testing.plugin)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from tests_support import moby_dick_command  # noqa: E402
+
+
+@pytest.fixture
+def cli():
+    """Run the moby-dick CLI as a whole process: ``cli("sh", "-c", "exit 7").returncode == 7``."""
+    def run(*args, **kwargs):
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("timeout", 60)
+        return subprocess.run(moby_dick_command(*args), **kwargs)
+    return run
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """A directory of this test's own, for mount points (pytest-xdist safe)."""
+    os.chmod(tmp_path, 0o755)
+    return tmp_path

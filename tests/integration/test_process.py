@@ -1,0 +1,129 @@
+"""The container's process: exit status, signals, terminal, SIGKILL of moby-dick, threads, odd argv."""
+
+import os
+import pty
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from moby_dick import ExecError, run
+from moby_dick.mountpoints import MountpointRegistry
+from moby_dick.testing.strategies import ARGV_BYTES
+from tests_support import moby_dick_command, wait_for
+
+pytestmark = pytest.mark.privileged
+
+
+@pytest.mark.parametrize("script, code", [("exit 0", 0), ("exit 7", 7), ("exit 255", 255),
+                                          ("kill -TERM $$", 128 + 15), ("kill -KILL $$", 128 + 9)])
+def test_exit_status_is_the_commands(cli, script, code):
+    assert cli("sh", "-c", script).returncode == code
+
+
+def test_command_not_found_is_127_with_one_line(cli):
+    done = cli("nosuchcommand")
+    assert done.returncode == 127
+    assert done.stderr == b'moby-dick: exec "nosuchcommand": command not found\n'
+
+
+def test_not_executable_is_126(cli):
+    done = cli("/etc/hostname")
+    assert done.returncode == 126 and done.stderr.count(b"\n") == 1
+
+
+def test_api_raises_exec_error():
+    with pytest.raises(ExecError) as caught:
+        run(["nosuchcommand"], seed_tmpfs=False)
+    assert caught.value.exit_code == 127
+
+
+def test_stdin_and_stdout_pass_through(cli):
+    done = cli("sh", "-c", "read line; echo got:$line", input=b"hello\n")
+    assert done.stdout == b"got:hello\n"
+
+
+def test_the_terminal_passes_through():
+    master, slave = pty.openpty()
+    process = subprocess.Popen(moby_dick_command("sh", "-c", "test -t 0 && test -t 1 && read x && echo tty:$x"),
+                               stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    os.write(master, b"yes\n")
+    assert process.wait(timeout=30) == 0
+    output = b""
+    while b"tty:yes" not in output:
+        output += os.read(master, 1024)
+    os.close(master)
+
+
+TRAP = "trap 'exit {code}' {name}; echo ready; while :; do sleep 0.05; done"
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1])
+def test_signals_sent_to_moby_dick_reach_the_container(number):
+    name = signal.Signals(number).name[3:]
+    process = subprocess.Popen(moby_dick_command("sh", "-c", TRAP.format(code=40 + number, name=name)),
+                               stdout=subprocess.PIPE)
+    assert process.stdout.readline() == b"ready\n"
+    process.send_signal(number)
+    assert process.wait(timeout=30) == 40 + number
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if marker.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_sigkill_of_moby_dick_kills_the_container_and_leaves_nothing(scratch):
+    marker = f"{1000 + uuid.uuid4().int % 1000}.{os.getpid()}"
+    target = str(scratch / "made-by-moby-dick")
+    process = subprocess.Popen(moby_dick_command("--tmpfs", target, "sleep", marker))
+    wait_for(lambda: any(pid != process.pid for pid in _processes_with(marker)), "the container to start")
+    assert os.path.isdir(target)
+    process.kill()
+    process.wait(timeout=10)
+    wait_for(lambda: not _processes_with(marker), "the container to die with moby-dick")
+    wait_for(lambda: not os.path.exists(target), "the guard to remove the mount point")
+    assert target not in MountpointRegistry().in_use()
+
+
+def test_containers_start_from_a_multithreaded_process():
+    stop = threading.Event()
+    busy = [threading.Thread(target=stop.wait) for _ in range(4)]
+    for thread in busy:
+        thread.start()
+    results = []
+    worker = threading.Thread(target=lambda: results.append(run(["hostname"], capture=True, seed_tmpfs=False)))
+    worker.start()
+    worker.join(30)
+    main = run(["hostname"], capture=True, seed_tmpfs=False)
+    stop.set()
+    for thread in busy:
+        thread.join()
+    assert [r.text for r in results] == ["containerhostname\n"] and main.text == "containerhostname\n"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(ARGV_BYTES, max_size=5))
+def test_odd_argv_bytes_reach_the_command_unchanged(args):
+    result = run([b"sh", b"-c", b'printf "%s\\0" argv "$@"', b"sh", *args], capture=True,
+                 seed_tmpfs=False)
+    assert result.stdout.split(b"\0")[:-1] == [b"argv", *args]
+
+
+def test_timeout_kills_the_container():
+    started = time.monotonic()
+    result = run(["sleep", "30"], capture=True, timeout=0.3, seed_tmpfs=False)
+    assert result.exit_code == 137 and time.monotonic() - started < 10
