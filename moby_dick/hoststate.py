@@ -40,7 +40,7 @@ class HostState:
     sysvipc: tuple
     hostname: str
     children: frozenset
-    mytmp_exists: bool
+    mytmp: str  # "absent", "host" (the host's own directory) or "moby-dick" (created by a run)
 
     @classmethod
     def capture(cls) -> HostState:
@@ -49,7 +49,7 @@ class HostState:
             sysvipc=tuple(sorted((k, tuple(v)) for k, v in probe.sysvipc_snapshot().items())),
             hostname=probe.hostname(),
             children=frozenset(child_pids()),
-            mytmp_exists=os.path.lexists(SEED_TMPFS),
+            mytmp=_mytmp_owner(),
         )
 
 
@@ -67,13 +67,16 @@ def differences(before: HostState, after: HostState, registry: MountpointRegistr
         problems.append(f"host hostname changed: {before.hostname!r} -> {after.hostname!r}")
     if after.children - before.children:
         problems.append(f"child processes left running: {sorted(after.children - before.children)}")
-    if after.mytmp_exists and not before.mytmp_exists:
-        if SEED_TMPFS not in (registry or MountpointRegistry()).in_use():
-            problems.append(f"{SEED_TMPFS} was created and left behind")
-    if before.mytmp_exists and not after.mytmp_exists:
-        if not (registry or MountpointRegistry()).lock_path(SEED_TMPFS).exists():
-            problems.append(f"the host's own {SEED_TMPFS} was removed")
+    registry = registry or MountpointRegistry()
+    if after.mytmp != "absent" and before.mytmp != "host" and SEED_TMPFS not in registry.in_use():
+        problems.append(f"{SEED_TMPFS} was created and left behind")
+    if before.mytmp == "host" and after.mytmp != "host":
+        problems.append(f"the host's own {SEED_TMPFS} was removed or taken over")
     return problems
+
+
+def _mytmp_owner(registry: MountpointRegistry | None = None) -> str:
+    return (registry or MountpointRegistry()).owner(SEED_TMPFS)
 
 
 def wait_for_clean(before: HostState, settle: float = 3.0) -> list[str]:

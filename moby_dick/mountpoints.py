@@ -91,6 +91,13 @@ class MountpointRegistry:
                 raise
         lock_path.unlink(missing_ok=True)
 
+    def owner(self, path: str) -> str:
+        """"absent", "host" (a directory moby-dick did not create) or "moby-dick", read atomically."""
+        with self._exclusive():
+            if not os.path.lexists(path):
+                return "absent"
+            return "moby-dick" if self.lock_path(path).exists() else "host"
+
     def sweep(self) -> list[str]:
         """Remove directories whose users all died without releasing them. Returns their paths."""
         removed = []

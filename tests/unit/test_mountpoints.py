@@ -67,3 +67,13 @@ def test_paths_with_odd_characters_round_trip(tmp_path):
     assert registry.in_use() == [path]
     os.close(claim.fd)
     assert registry.sweep() == [path]
+
+
+def test_owner(tmp_path):
+    registry, path = make(tmp_path)
+    assert registry.owner(path) == "absent"
+    claim = registry.acquire(path)
+    assert registry.owner(path) == "moby-dick"
+    registry.release(claim)
+    os.mkdir(path)
+    assert registry.owner(path) == "host"
