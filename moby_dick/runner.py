@@ -81,6 +81,23 @@ class Container:
             except ProcessLookupError:
                 pass
 
+    def wait_for_exec(self, name: str, timeout: float = 10.0) -> None:
+        """Wait until the container's process has exec'd ``name`` (read from ``/proc/<pid>/comm``).
+
+        Scripts that print, then ``exec sleep``, have written all their output once this returns.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(f"/proc/{self.pid}/comm") as comm:
+                    if comm.read().strip() == name[:15]:
+                        return
+            except FileNotFoundError:
+                pass
+            if self.poll() is not None or time.monotonic() > deadline:
+                raise MobyError(f"container {self.pid} never ran {name!r}")
+            time.sleep(0.002)
+
     def poll(self) -> int | None:
         """The wait status if the command has exited (reaping it), else None."""
         if self._status is None:

@@ -44,6 +44,7 @@ def _observe(inner: str, propagation: str) -> dict:
     spec = ContainerSpec(("sh", "-c", SCRIPT), tmpfs=(inner,), propagation=propagation)
     watched = ("/mytmp", inner)
     with start(spec, capture=True) as container:
+        container.wait_for_exec("sleep")  # the script's output is written by then
         inside = [e for e in probe.mounts(container.pid) if e.mount_point in watched]
         host_during = [e for e in probe.mounts() if e.mount_point in watched]
         container.kill()

@@ -28,6 +28,7 @@ def requirements():
 
 def _observe(share) -> dict:
     with start(ContainerSpec(("sh", "-c", SCRIPT), share=frozenset(share)), capture=True) as container:
+        container.wait_for_exec("sleep")  # the script's output is written by then
         devices = probe.interfaces_of(container.pid)
         names = probe.interface_names(container.pid)
         container.kill()

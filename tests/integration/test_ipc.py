@@ -45,9 +45,7 @@ def test_the_containers_queues_die_with_it():
 
     before = probe.sysvipc_snapshot()
     with start(ContainerSpec(("sh", "-c", "ipcmk -Q >/dev/null; exec sleep 30"), seed_tmpfs=False)) as container:
-        for _ in range(200):
-            if probe.message_queues_of(container.pid):
-                break
+        container.wait_for_exec("sleep")
         assert len(probe.message_queues_of(container.pid)) == 1
         assert probe.sysvipc_snapshot() == before
     assert probe.sysvipc_snapshot() == before
