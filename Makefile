@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine (as root):
+#   make demos   every demo of the seed's README, asserted, with its negative control
+#   make test    the whole test suite, privileged tests and notebooks included
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demos test unit notebooks clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup-system
+	bash scripts/setup-system
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demos: setup
+	$(PY) -m moby_dick.demos all
+
+test: setup
+	$(PY) -m pytest --run-privileged -n auto
+
+unit: setup
+	$(PY) -m pytest -n auto
+
+notebooks: setup
+	$(PY) -m pytest --run-privileged tests/notebooks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
