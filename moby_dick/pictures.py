@@ -1,0 +1,74 @@
+"""Pictures drawn from live evidence, for the course notebooks (matplotlib; the ``notebooks`` extra).
+
+* :func:`namespace_graph`: processes as boxes on the left, the namespaces they hold on the right,
+  one box per namespace *identity*, so a namespace two processes share is drawn once with two lines.
+* :func:`side_by_side`: two panels (host | container) listing what each sees, what differs highlighted.
+"""
+
+from __future__ import annotations
+
+HOST_COLOUR, CONTAINER_COLOUR, SHARED_COLOUR, ONLY_COLOUR = "#cfe2f3", "#fce5cd", "#d9ead3", "#f4cccc"
+
+
+def _pyplot():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline",):
+        try:
+            get_ipython  # noqa: F821  (defined inside IPython/Jupyter only)
+        except NameError:
+            matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def namespace_graph(processes: dict, kinds=("uts", "ipc", "net", "mnt"), title: str = ""):
+    """``processes``: ``{label: {kind: NamespaceId}}`` (e.g. from ``probe.namespace_ids`` and ``Result.namespaces``)."""
+    plt = _pyplot()
+    labels = list(processes)
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 1.1 * max(len(kinds), len(labels))))
+    ax.set_axis_off()
+    height = max(len(kinds), len(labels))
+    process_y = {label: height - 1 - i * (height - 1) / max(1, len(labels) - 1) if len(labels) > 1 else (height - 1) / 2
+                 for i, label in enumerate(labels)}
+    for label, y in process_y.items():
+        ax.text(0, y, label, ha="center", va="center", fontsize=11,
+                bbox=dict(boxstyle="round", fc=HOST_COLOUR if label.startswith("host") else CONTAINER_COLOUR))
+    for row, kind in enumerate(kinds):
+        y = height - 1 - row * (height - 1) / max(1, len(kinds) - 1) if len(kinds) > 1 else (height - 1) / 2
+        identities = sorted({str(ids[kind]) for ids in processes.values() if kind in ids})
+        for column, identity in enumerate(identities):
+            x = 2.2 + column * 1.9
+            holders = [label for label, ids in processes.items() if str(ids.get(kind)) == identity]
+            colour = SHARED_COLOUR if len(holders) > 1 else ONLY_COLOUR
+            ax.text(x, y, identity, ha="center", va="center", fontsize=9, family="monospace",
+                    bbox=dict(boxstyle="square", fc=colour))
+            for label in holders:
+                ax.plot([0.45, x - 0.75], [process_y[label], y], color="#666", lw=1, zorder=0)
+    ax.set_xlim(-0.7, 2.2 + 1.9 * max(1, len(labels)))
+    ax.set_ylim(-0.7, height - 0.3)
+    ax.set_title(title or "processes and the namespaces they hold (green: shared, red: held by one)")
+    fig.tight_layout()
+    return fig
+
+
+def side_by_side(left_title: str, left: list[str], right_title: str, right: list[str], title: str = ""):
+    """Two panels of lines; a line present on one side only is highlighted."""
+    plt = _pyplot()
+    rows = max(len(left), len(right), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 + 0.36 * rows))
+    for ax, heading, lines, other, colour in ((axes[0], left_title, left, right, HOST_COLOUR),
+                                              (axes[1], right_title, right, left, CONTAINER_COLOUR)):
+        ax.set_axis_off()
+        ax.set_title(heading, fontsize=11, loc="left")
+        ax.add_patch(plt.Rectangle((0, 0), 1, 1, fc=colour, ec="#888", transform=ax.transAxes, zorder=0))
+        for i, line in enumerate(lines or ["(nothing)"]):
+            only_here = bool(lines) and line not in other
+            ax.text(0.03, 1 - (i + 0.8) / (rows + 0.3), line, transform=ax.transAxes, fontsize=9,
+                    family="monospace", va="center",
+                    bbox=dict(fc=ONLY_COLOUR, ec="none") if only_here else None)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
