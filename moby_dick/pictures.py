@@ -33,20 +33,20 @@ def namespace_graph(processes: dict, kinds=("uts", "ipc", "net", "mnt"), title: 
     process_y = {label: height - 1 - i * (height - 1) / max(1, len(labels) - 1) if len(labels) > 1 else (height - 1) / 2
                  for i, label in enumerate(labels)}
     for label, y in process_y.items():
-        ax.text(0, y, label, ha="center", va="center", fontsize=11,
+        ax.text(0, y, label, ha="right", va="center", fontsize=11,
                 bbox=dict(boxstyle="round", fc=HOST_COLOUR if label.startswith("host") else CONTAINER_COLOUR))
     for row, kind in enumerate(kinds):
         y = height - 1 - row * (height - 1) / max(1, len(kinds) - 1) if len(kinds) > 1 else (height - 1) / 2
         identities = sorted({str(ids[kind]) for ids in processes.values() if kind in ids})
         for column, identity in enumerate(identities):
-            x = 2.2 + column * 1.9
+            x = 1.6 + column * 2.4
             holders = [label for label, ids in processes.items() if str(ids.get(kind)) == identity]
             colour = SHARED_COLOUR if len(holders) > 1 else ONLY_COLOUR
-            ax.text(x, y, identity, ha="center", va="center", fontsize=9, family="monospace",
+            ax.text(x, y, identity, ha="left", va="center", fontsize=9, family="monospace",
                     bbox=dict(boxstyle="square", fc=colour))
             for label in holders:
-                ax.plot([0.45, x - 0.75], [process_y[label], y], color="#666", lw=1, zorder=0)
-    ax.set_xlim(-0.7, 2.2 + 1.9 * max(1, len(labels)))
+                ax.plot([0.1, x - 0.1], [process_y[label], y], color="#666", lw=1, zorder=0)
+    ax.set_xlim(-2.2, 1.6 + 2.4 * max(1, len(labels)))
     ax.set_ylim(-0.7, height - 0.3)
     ax.set_title(title or "processes and the namespaces they hold (green: shared, red: held by one)")
     fig.tight_layout()
@@ -57,7 +57,7 @@ def side_by_side(left_title: str, left: list[str], right_title: str, right: list
     """Two panels of lines; a line present on one side only is highlighted."""
     plt = _pyplot()
     rows = max(len(left), len(right), 1)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 + 0.36 * rows))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 0.9 + 0.36 * rows))
     for ax, heading, lines, other, colour in ((axes[0], left_title, left, right, HOST_COLOUR),
                                               (axes[1], right_title, right, left, CONTAINER_COLOUR)):
         ax.set_axis_off()
@@ -65,10 +65,14 @@ def side_by_side(left_title: str, left: list[str], right_title: str, right: list
         ax.add_patch(plt.Rectangle((0, 0), 1, 1, fc=colour, ec="#888", transform=ax.transAxes, zorder=0))
         for i, line in enumerate(lines or ["(nothing)"]):
             only_here = bool(lines) and line not in other
-            ax.text(0.03, 1 - (i + 0.8) / (rows + 0.3), line, transform=ax.transAxes, fontsize=9,
+            ax.text(0.02, 1 - (i + 0.8) / (rows + 0.3), _shorten(line), transform=ax.transAxes, fontsize=8,
                     family="monospace", va="center",
                     bbox=dict(fc=ONLY_COLOUR, ec="none") if only_here else None)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _shorten(line: str, width: int = 78) -> str:
+    return line if len(line) <= width else line[: width // 2 - 1] + "…" + line[-(width // 2):]

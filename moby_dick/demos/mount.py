@@ -119,3 +119,31 @@ def story(ev):
 
 def transcripts(ev):
     return {"inside the container": "> mount | grep moby-dick\n" + ev["isolated"]["mount_output"].rstrip()}
+
+
+# ---- the propagation experiment, for every propagation type (the lesson and the tests use it) ------
+
+def _propagation_in_lab(base: str, propagation: str) -> dict:
+    kernel = syscalls.KERNEL
+    kernel.mount(LAB_SOURCE, base, "tmpfs", 0, "mode=755")
+    kernel.mount(None, base, None, syscalls.MS_SHARED, None)
+    inner, late = os.path.join(base, "inner"), os.path.join(base, "late")
+    os.mkdir(inner)
+    os.mkdir(late)
+    spec = ContainerSpec(("sleep", "60"), tmpfs=(inner,), propagation=propagation, seed_tmpfs=False)
+    with start(spec) as container:
+        container_mount_on_host = bool(probe.mounts_at(inner))
+        kernel.mount(LAB_SOURCE, late, "tmpfs", 0, None)  # the host mounts something after the start
+        host_mount_inside = bool(probe.mounts_at(late, container.pid))
+    return {"container_mount_on_host": container_mount_on_host, "host_mount_inside": host_mount_inside,
+            "container_mount_on_host_after_exit": bool(probe.mounts_at(inner))}
+
+
+def propagation_experiment(propagation: str) -> dict:
+    """On a shared host mount: does the container's tmpfs reach the host (during, after the run), and
+    does a mount the host makes after the start reach the container? Runs in a lab mount namespace."""
+    base = tempfile.mkdtemp(prefix="moby-dick-demo-")
+    try:
+        return in_lab(_propagation_in_lab, base, propagation, kinds=("mnt",))
+    finally:
+        os.rmdir(base)

@@ -1,0 +1,93 @@
+"""The course runs and checks itself: every notebook executes top to bottom, stored without outputs,
+shows a generated picture, and its self-checks fail when an isolation is removed from the code."""
+
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat", reason="the notebooks extra is not installed (pip install -e '.[test]')")
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+LESSONS = [nb for nb in NOTEBOOKS if not nb.name.startswith("00-")]
+
+
+def execute(path: Path, first_cell: str | None = None):
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    if first_cell:
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(first_cell))
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return notebook
+
+
+def outputs(notebook, kind):
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if kind == "image" and "image/png" in output.get("data", {}):
+                yield output
+            elif kind == "text":
+                yield output.get("text", "") + "".join(str(v) for v in output.get("data", {}).values())
+
+
+def test_the_course_has_its_lessons():
+    assert [nb.stem for nb in NOTEBOOKS] == ["00-what-is-a-container", "01-hostname-uts", "02-ipc",
+                                             "03-network", "04-mounts-and-propagation"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_each_lesson_has_goals_exercises_and_reading(path):
+    text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    for part in ("Learning goals", "## Exercise 1", "course.self_check", "negative control", "## Further reading",
+                 "pictures.", "course.lesson_demo("):
+        assert part in text, f"{path.name} lacks {part!r}"
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_top_to_bottom(path):
+    notebook = execute(path)
+    text = "\n".join(outputs(notebook, "text"))
+    assert "[not run]" not in text
+    assert "correct:" in text
+    assert list(outputs(notebook, "image")), "each lesson shows at least one generated picture"
+    if path in LESSONS:
+        assert "every claim of the" in text
+
+
+BREAK = """
+import moby_dick.runner
+from moby_dick.mounts import MakeRootPrivate
+from moby_dick.namespaces import UnshareNamespaces
+_real_plan = moby_dick.runner.plan
+def _broken_plan(spec):
+    steps = []
+    for step in _real_plan(spec):
+        if isinstance(step, UnshareNamespaces):
+            step = UnshareNamespaces(tuple(k for k in step.kinds if k != {kind!r}))
+        if {kind!r} == "propagation" and isinstance(step, MakeRootPrivate):
+            continue
+        steps.append(step)
+    return steps
+moby_dick.runner.plan = _broken_plan
+"""
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("lesson, kind", [("01-hostname-uts", "uts"), ("02-ipc", "ipc"), ("03-network", "net"),
+                                          ("04-mounts-and-propagation", "propagation")])
+def test_a_broken_isolation_fails_the_lessons_checks(lesson, kind):
+    from nbclient.exceptions import CellExecutionError
+
+    with pytest.raises(CellExecutionError) as caught:
+        execute(Path(NOTEBOOKS[0].parent / f"{lesson}.ipynb"), first_cell=BREAK.format(kind=kind))
+    assert "AssertionError" in str(caught.value)
