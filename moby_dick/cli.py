@@ -142,7 +142,7 @@ def main(args: list[str] | None = None) -> int:
             return _cleanup()
         return _run(invocation)
     except MobyError as error:
-        print(f"moby-dick: {error}", file=sys.stderr)
+        print(f"moby-dick: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return 130
@@ -181,6 +181,11 @@ def _cleanup() -> int:
     for path in MountpointRegistry().sweep():
         print(f"removed mount point {path}")
     return 0
+
+
+def one_line(text: str) -> str:
+    """User input quoted in a message may hold newlines or control characters: escape them."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def entry() -> None:

@@ -1,11 +1,15 @@
 """The command line: parsing, and bad input as one line with exit 125 (no root needed: nothing runs)."""
 
+import contextlib
+import io
+
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from moby_dick.cli import main, parse_args
 from moby_dick.errors import UsageError
+from moby_dick.uts import hostname_problems
 
 
 def test_seed_form_and_run_form_agree():
@@ -56,13 +60,14 @@ def test_bad_input_is_one_line_and_125(args, capsys):
     assert "Traceback" not in err
 
 
-@given(st.text(min_size=1, max_size=80).filter(lambda name: name != ""))
-def test_any_hostname_either_passes_validation_or_gets_one_line(name):
-    from moby_dick.spec import ContainerSpec
-    from moby_dick.validate import spec_problems
-
-    problems = spec_problems(ContainerSpec(("true",), hostname=name))
-    assert all("\n" not in problem for problem in problems)
+@given(st.text(max_size=80))
+def test_any_invalid_hostname_gets_exit_125_and_one_line(name):
+    assume(hostname_problems(name))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(["--hostname", name, "true"]) == 125
+    assert stdout.getvalue() == ""
+    assert stderr.getvalue().startswith("moby-dick: ") and stderr.getvalue().count("\n") == 1
 
 
 def test_help_and_version(capsys):
@@ -76,3 +81,14 @@ def test_dry_run_prints_the_plan_without_root(capsys):
     assert main(["--dry-run", "--hostname", "josh", "hostname"]) == 0
     out = capsys.readouterr().out
     assert 'sethostname("josh")' in out and out.rstrip().endswith("execvp('hostname')")
+
+
+@given(st.text(max_size=40))
+def test_any_bad_tmpfs_path_gets_exit_125_and_one_line(path):
+    from moby_dick.mounts import tmpfs_path_problems
+
+    assume(tmpfs_path_problems(path))
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["--tmpfs", path, "true"]) == 125
+    assert stderr.getvalue().startswith("moby-dick: ") and stderr.getvalue().count("\n") == 1
