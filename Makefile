@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml scripts/setup-system
 	bash scripts/setup-system
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --config-settings editable_mode=compat -e '.[test]'
 	touch $@
 
 demos: setup

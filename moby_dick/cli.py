@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 from .errors import MobyError, UsageError
 
@@ -56,18 +55,19 @@ _OPTIONS = {
 }
 
 
-@dataclass
 class Invocation:
-    action: str  # "run", "help", "version", "cleanup"
-    argv: list = field(default_factory=list)
-    hostname: str | None = None
-    tmpfs: list = field(default_factory=list)
-    no_mytmp: bool = False
-    uts: str = "private"
-    ipc: str = "private"
-    net: str = "none"
-    propagation: str = "private"
-    dry_run: bool = False
+    """What the command line asked for: an action ("run", "help", "version", "cleanup") and options."""
+
+    def __init__(self, action: str):
+        self.action = action
+        self.argv: list = []
+        self.hostname: str | None = None
+        self.tmpfs: list = []
+        self.no_mytmp = False
+        self.uts = self.ipc = "private"
+        self.net = "none"
+        self.propagation = "private"
+        self.dry_run = False
 
     def spec(self):
         from .spec import ContainerSpec
@@ -163,7 +163,7 @@ def _run(invocation: Invocation) -> int:
         print(f"{len(plan(spec)) + 1}. execvp({', '.join(map(repr, spec.argv))})")
         return 0
     validate.check(spec)
-    import signal
+    import _signal as signal  # the C module: the wrapper's enums cost ~9 ms per start
 
     saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     block_forwarded_signals()

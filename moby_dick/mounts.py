@@ -14,9 +14,8 @@ exits. The seed never changed the propagation; moby-dick makes ``/`` recursively
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
 from . import syscalls
+from .records import Record
 
 SEED_TMPFS = "/mytmp"  # the seed mounted a tmpfs here and required the directory to exist
 TMPFS_SOURCE = "moby-dick"  # shows in mountinfo, so a leaked mount names its owner
@@ -44,11 +43,11 @@ def normalize(path: str) -> str:
     return os.path.normpath(path).replace("//", "/")
 
 
-@dataclass(frozen=True)
-class MakeRootPrivate:
+class MakeRootPrivate(Record):
     """Step: change the propagation of every mount under ``/`` in the new namespace."""
 
-    propagation: str = "private"
+    __slots__ = ("propagation",)
+    DEFAULTS = {"propagation": "private"}
 
     def apply(self, kernel) -> None:
         kernel.mount(None, "/", None, PROPAGATIONS[self.propagation], None)
@@ -58,11 +57,10 @@ class MakeRootPrivate:
         return f'mount(NULL, "/", NULL, MS_REC|{kind}, NULL)'
 
 
-@dataclass(frozen=True)
-class MountTmpfs:
+class MountTmpfs(Record):
     """Step: mount a fresh tmpfs on ``path`` (the directory must exist)."""
 
-    path: str
+    __slots__ = ("path",)
 
     def apply(self, kernel) -> None:
         kernel.mount(TMPFS_SOURCE, self.path, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")

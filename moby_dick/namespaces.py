@@ -11,17 +11,43 @@ same with one ``unshare`` call, minus the kinds the user asked to share with the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 
 from . import syscalls
+from .records import Record
 
 
-@dataclass(frozen=True)
-class NamespaceKind:
-    name: str       # the name under /proc/<pid>/ns/
-    flag: int       # CLONE_NEW* for unshare(2)
-    isolates: str   # what a process in a new one of these gets its own copy of
-    man: str        # where to read more
+class NamespaceKind(Record):
+    # name: under /proc/<pid>/ns/; flag: CLONE_NEW* for unshare(2); isolates: what a process in a
+    # new one of these gets its own copy of; man: where to read more
+    __slots__ = ("name", "flag", "isolates", "man")
+
+
+class NamespaceId(Record):
+    """A namespace's identity: the device and inode of its ``/proc/<pid>/ns/<kind>`` file.
+
+    Two processes are in the same namespace iff these are equal (namespaces(7)).
+    """
+
+    __slots__ = ("kind", "dev", "ino")
+
+    def __str__(self) -> str:  # the text of the symlink, as ``ls -l /proc/self/ns`` shows it
+        return f"{self.kind}:[{self.ino}]"
+
+    def __lt__(self, other) -> bool:
+        return self._values() < other._values()
+
+
+def namespace_ids(pid="self", kinds=None, proc: str = "/proc") -> dict:
+    """``{kind: NamespaceId}`` of ``pid`` for every kind this kernel has (``stat(2)`` of each ns file)."""
+    ids = {}
+    for kind in kinds or KINDS:
+        try:
+            st = os.stat(f"{proc}/{pid}/ns/{kind}")
+        except FileNotFoundError:
+            continue
+        ids[kind] = NamespaceId(kind, st.st_dev, st.st_ino)
+    return ids
 
 
 KINDS: dict[str, NamespaceKind] = {
@@ -42,11 +68,10 @@ KINDS: dict[str, NamespaceKind] = {
 SEED_KINDS = ("net", "mnt", "uts", "ipc")
 
 
-@dataclass(frozen=True)
-class UnshareNamespaces:
+class UnshareNamespaces(Record):
     """Step: ``unshare(CLONE_NEW...)`` for the given kinds, in one call."""
 
-    kinds: tuple[str, ...]
+    __slots__ = ("kinds",)
 
     @property
     def flags(self) -> int:

@@ -15,16 +15,17 @@ directory on the host (see :mod:`moby_dick.mountpoints`).
 from __future__ import annotations
 
 import os
-import signal
 import time
-from dataclasses import dataclass, field
+
+# The C module under ``signal``: the Python wrapper builds enums, which costs ~9 ms per start.
+import _signal as signal
 
 from . import validate
 from .errors import MobyError
 from .mountpoints import Guard, MountpointRegistry
 from .plan import plan
-from .probe import NamespaceId
 from .process import child_main, decode_error, decode_ready
+from .records import Record
 from .spec import ContainerSpec
 from .syscalls import KERNEL
 
@@ -34,14 +35,12 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUI
 SI_KERNEL = 0x80  # si_code of a signal the kernel sent (e.g. the terminal's ^C): not forwarded
 
 
-@dataclass
-class Result:
-    exit_code: int  # 128+N when killed by signal N, as a shell reports it
-    namespaces: dict[str, NamespaceId]
-    pid: int
-    stdout: bytes | None = None
-    stderr: bytes | None = None
-    signal: int | None = None  # the signal that killed the command, if one did
+class Result(Record):
+    """exit_code: 128+N when killed by signal N, as a shell reports it; namespaces: {kind: NamespaceId}
+    of the container's process; stdout/stderr: captured bytes or None; signal: what killed it, or None."""
+
+    __slots__ = ("exit_code", "namespaces", "pid", "stdout", "stderr", "signal")
+    DEFAULTS = {"stdout": None, "stderr": None, "signal": None}
 
     @property
     def text(self) -> str:
@@ -56,17 +55,16 @@ def exit_code_from_status(status: int) -> tuple[int, int | None]:
     return os.WEXITSTATUS(status), None
 
 
-@dataclass
 class Container:
     """A started container. Use as a context manager: leaving it kills and reaps what is left."""
 
-    spec: ContainerSpec
-    pid: int
-    namespaces: dict[str, NamespaceId]
-    _stdout: int | None = None
-    _stderr: int | None = None
-    _cleanup: list = field(default_factory=list)
-    _status: int | None = None
+    def __init__(self, spec: ContainerSpec, pid: int, stdout: int | None = None, stderr: int | None = None,
+                 cleanup: list | None = None):
+        self.spec, self.pid = spec, pid
+        self.namespaces: dict = {}  # {kind: NamespaceId}, as the child reported them
+        self._stdout, self._stderr = stdout, stderr  # pipes, when the output is captured
+        self._cleanup = cleanup if cleanup is not None else []  # callables, run last-first by close()
+        self._status: int | None = None  # the wait status, once reaped
 
     def __enter__(self) -> Container:
         return self
@@ -207,6 +205,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     """Start ``spec``'s command in its container and return once it runs (or raise why it cannot)."""
     validate.check(spec)
     steps = plan(spec)
+    kernel.prepare()
     cleanup: list = []
     try:
         _claim_mountpoints(spec, registry or MountpointRegistry(), cleanup)
@@ -227,7 +226,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         for fd in stdio:
             if fd is not None and fd != stdin:
                 os.close(fd)
-        container = Container(spec, pid, {}, *(parent_fds or [None, None]), _cleanup=cleanup)
+        container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=cleanup)
         message = _read_all(sync_read)
     except BaseException:
         while cleanup:

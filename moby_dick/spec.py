@@ -6,25 +6,24 @@ after this (validation, planning, running) takes a spec, so the CLI and the API 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .mounts import SEED_TMPFS, normalize
+from .records import Record
 from .uts import DEFAULT_HOSTNAME
 
 # Namespaces the user may share with the host (docker's --uts/--ipc/--network host).
 SHAREABLE = ("uts", "ipc", "net")
 
 
-@dataclass(frozen=True)
-class ContainerSpec:
-    argv: tuple  # the command and its arguments (str or bytes)
-    hostname: str | None = None  # None: DEFAULT_HOSTNAME when UTS is private
-    tmpfs: tuple[str, ...] = ()  # extra tmpfs mount points, absolute paths
-    seed_tmpfs: bool = True  # the seed's tmpfs on /mytmp
-    share: frozenset = field(default_factory=frozenset)  # kinds from SHAREABLE shared with the host
-    propagation: str = "private"  # see moby_dick.mounts.PROPAGATIONS
+class ContainerSpec(Record):
+    """argv: the command and its arguments (str or bytes); hostname: None means DEFAULT_HOSTNAME when
+    UTS is private; tmpfs: extra tmpfs mount points (absolute); seed_tmpfs: the seed's tmpfs on
+    /mytmp; share: kinds from SHAREABLE shared with the host; propagation: see mounts.PROPAGATIONS."""
 
-    def __post_init__(self):
+    __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation")
+    DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         object.__setattr__(self, "argv", tuple(self.argv))
         object.__setattr__(self, "tmpfs", tuple(self.tmpfs))
         object.__setattr__(self, "share", frozenset(self.share))

@@ -10,7 +10,7 @@ resolve and print.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import Record
 
 DEFAULT_HOSTNAME = "containerhostname"  # the seed's
 MAX_HOSTNAME_BYTES = 64  # __NEW_UTS_LEN in include/uapi/linux/utsname.h
@@ -38,11 +38,10 @@ def hostname_problems(name: str) -> list[str]:
     return []
 
 
-@dataclass(frozen=True)
-class SetHostname:
+class SetHostname(Record):
     """Step: ``sethostname(name)`` inside the container's new UTS namespace."""
 
-    name: str
+    __slots__ = ("name",)
 
     def apply(self, kernel) -> None:
         kernel.sethostname(self.name)

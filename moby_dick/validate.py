@@ -8,7 +8,6 @@ these run, so bad input leaves nothing behind.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from .errors import UsageError
 from .mounts import PROPAGATIONS, tmpfs_path_problems
@@ -40,13 +39,13 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
     return problems
 
 
-def host_problems(spec: ContainerSpec, proc: Path = Path("/proc"), euid: int | None = None) -> list[str]:
+def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = None) -> list[str]:
     """What this machine lacks for the spec: root, namespace support, usable mount points."""
     problems: list[str] = []
     if (os.geteuid() if euid is None else euid) != 0:
         problems.append("moby-dick needs root to create namespaces (CAP_SYS_ADMIN); run it with sudo")
     for kind in ("mnt",) + tuple(k for k in SHAREABLE if k not in spec.share):
-        if not (proc / "self" / "ns" / kind).exists():
+        if not os.path.exists(f"{proc}/self/ns/{kind}"):
             problems.append(f"this kernel has no {kind} namespaces ({KINDS[kind].man}); "
                             f"rebuild it with CONFIG_{kind.upper()}_NS or share it with --{kind} host")
     for path in spec.tmpfs_paths:

@@ -24,6 +24,9 @@ class RecordingKernel:
         if name in self.fail:
             raise SyscallError(name, self.fail[name], path)
 
+    def prepare(self) -> None:
+        pass
+
     def unshare(self, flags: int) -> None:
         self._record("unshare", flags)
 

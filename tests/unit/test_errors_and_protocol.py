@@ -4,7 +4,7 @@ import errno
 import pickle
 
 from moby_dick.errors import ExecError, SyscallError, UsageError
-from moby_dick.probe import NamespaceId
+from moby_dick.namespaces import NamespaceId
 from moby_dick.process import decode_error, decode_ready, encode_error, encode_ready
 
 
