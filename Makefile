@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demos test unit notebooks clean
+.PHONY: setup demos test unit notebooks bench clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml scripts/setup-system
@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml scripts/setup-system
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --config-settings editable_mode=compat -e '.[test]'
+	$(PY) -m compileall -q moby_dick
 	touch $@
 
 demos: setup
@@ -25,6 +26,10 @@ unit: setup
 
 notebooks: setup
 	$(PY) -m pytest --run-privileged tests/notebooks
+
+bench: setup
+	bash scripts/setup-system runc crun bubblewrap busybox-static
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,281 @@
+"""Start-to-exit latency of `/bin/true` in new UTS, IPC, network and mount namespaces, moby_dick beside
+the real runtimes, measured in one run, interleaved. Usage (root): ``make bench`` or
+
+    .venv/bin/python benchmarks/run.py [--rounds 60] [--throughput 200] [--out benchmarks/out]
+
+Writes ``results.json``, ``results.md`` (the table, the ratios and the budgets) and ``latency.png``.
+Every command runs once per round, in a shuffled order, after a warm-up; external commands start with
+``posix_spawn`` so the harness adds the same small cost to each. The harness stays small (it imports
+matplotlib only at the end), because ``fork`` of a large Python process is slower.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from moby_dick import ContainerSpec, start  # noqa: E402
+from moby_dick.runner import run  # noqa: E402
+
+CONFIG = {  # an OCI bundle equivalent to moby-dick's default: uts, ipc, network, mount; /bin/true
+    "ociVersion": "1.0.2",
+    "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/bin"],
+                "terminal": False},
+    "root": {"path": "rootfs", "readonly": True},
+    "hostname": "containerhostname",
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+    "linux": {"namespaces": [{"type": t} for t in ("uts", "ipc", "network", "mount")]},
+}
+BUDGETS = "API <= 1.5x unshare; CLI <= interpreter floor + 10 ms and faster than runc"
+
+
+def make_bundle(directory: str) -> str | None:
+    busybox = shutil.which("busybox")
+    if not busybox:
+        return None
+    rootfs = os.path.join(directory, "rootfs")
+    for sub in ("bin", "proc"):
+        os.makedirs(os.path.join(rootfs, sub))
+    shutil.copy(busybox, os.path.join(rootfs, "bin", "busybox"))
+    os.symlink("busybox", os.path.join(rootfs, "bin", "true"))
+    with open(os.path.join(directory, "config.json"), "w") as config:
+        json.dump(CONFIG, config)
+    return directory
+
+
+def commands(bundle: str | None) -> tuple[dict, dict]:
+    """name -> argv for every runtime found, and name -> reason for every one missing."""
+    python = sys.executable
+    found, missing = {}, {}
+    found["python -c pass (interpreter floor)"] = [python, "-c", "pass"]
+    script = os.path.join(os.path.dirname(python), "moby-dick")  # the console script, as users start it
+    found["moby-dick CLI"] = ([script] if os.path.exists(script) else [python, "-m", "moby_dick"]) + [
+        "--no-mytmp", "/bin/true"]
+    wanted = {
+        "unshare -uinm": ("unshare", ["-uinm", "/bin/true"]),
+        "bwrap": ("bwrap", ["--unshare-uts", "--unshare-ipc", "--unshare-net", "--ro-bind", "/", "/", "/bin/true"]),
+    }
+    for name, (tool, args) in wanted.items():
+        path = shutil.which(tool)
+        if path:
+            found[name] = [path, *args]
+        else:
+            missing[name] = f"{tool} not installed"
+    for tool in ("runc", "crun"):
+        path = shutil.which(tool)
+        if not path or not bundle:
+            missing[f"{tool} run"] = f"{tool} not installed" if not path else "no busybox for the bundle's rootfs"
+            continue
+        if tool == "runc":  # places its cgroups at <own cgroup>/<id> and removes them at exit
+            found["runc run"] = [path, "run", "--bundle", bundle, f"moby-bench-runc-{os.getpid()}"]
+        else:  # crun 1.8 refuses a hybrid cgroup layout: hide the v2 mount in a private mount namespace
+            found["crun run"] = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                 f"umount /sys/fs/cgroup/unified 2>/dev/null; exec {path} --cgroup-manager=disabled "
+                                 f"run --bundle {bundle} moby-bench-crun-{os.getpid()}"]
+    return found, missing
+
+
+def time_command(argv: list[str]) -> float:
+    started = time.perf_counter()
+    pid = os.posix_spawn(argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0]), argv, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                                       (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
+    _, status = os.waitpid(pid, 0)
+    elapsed = (time.perf_counter() - started) * 1000
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv} exited with {os.waitstatus_to_exitcode(status)}")
+    return elapsed
+
+
+API_SPEC = ContainerSpec(("/bin/true",), seed_tmpfs=False)
+
+
+def time_api() -> float:
+    started = time.perf_counter()
+    result = run(API_SPEC)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert result.exit_code == 0
+    return elapsed
+
+
+def summarize(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {"median": statistics.median(ordered), "p90": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
+            "min": ordered[0], "n": len(ordered)}
+
+
+def budgets(stats: dict) -> list[str]:
+    """One line per budget: held or missed, and by how much. Pure: tested in tests/unit."""
+    lines = []
+    api, cli = stats.get("moby_dick API (in-process)"), stats.get("moby-dick CLI")
+    unshare, floor, runc = stats.get("unshare -uinm"), stats.get("python -c pass (interpreter floor)"), stats.get("runc run")
+    if api and unshare:
+        limit = 1.5 * unshare["median"]
+        lines.append(f"API <= 1.5x unshare ({limit:.2f} ms): {'held' if api['median'] <= limit else 'MISSED'} "
+                     f"({api['median']:.2f} ms, {api['median'] / unshare['median']:.2f}x)")
+    if cli and floor:
+        limit = floor["median"] + 10
+        lines.append(f"CLI <= floor + 10 ms ({limit:.1f} ms): {'held' if cli['median'] <= limit else 'MISSED'} "
+                     f"({cli['median']:.1f} ms, floor + {cli['median'] - floor['median']:.1f} ms)")
+    if cli and runc:
+        lines.append(f"CLI faster than runc run ({runc['median']:.1f} ms): "
+                     f"{'held' if cli['median'] < runc['median'] else 'MISSED'} ({cli['median']:.1f} ms)")
+    return lines
+
+
+def ratios(stats: dict) -> list[dict]:
+    rows = []
+    for name in ("moby_dick API (in-process)", "moby-dick CLI"):
+        if name not in stats:
+            continue
+        row = {"": name}
+        for reference in ("unshare -uinm", "crun run", "runc run"):
+            if reference in stats:
+                row[f"/ {reference}"] = f"{stats[name]['median'] / stats[reference]['median']:.2f}x"
+        rows.append(row)
+    return rows
+
+
+def throughput(total: int, parallel: int = 2) -> dict:
+    """Containers per second through the API with ``parallel`` running at once, in batches of 50, so a
+    slowdown as the kernel's asynchronous network-namespace teardown (cleanup_net) falls behind shows."""
+    batches, running, done = [], [], 0
+    batch_started, batch_done = time.perf_counter(), 0
+    while done < total:
+        while len(running) < parallel and done + len(running) < total:
+            running.append(start(API_SPEC))
+        running.pop(0).wait()
+        done += 1
+        batch_done += 1
+        if batch_done == 50 or done == total:
+            batches.append(batch_done / (time.perf_counter() - batch_started))
+            batch_started, batch_done = time.perf_counter(), 0
+    return {"containers": total, "parallel": parallel, "per_second_by_batch": [round(b, 1) for b in batches],
+            "per_second": round(statistics.mean(batches), 1)}
+
+
+def peak_memory_kb(argv: list[str]) -> int:
+    pid = os.posix_spawn(argv[0], argv, os.environ)
+    _, _, usage = os.wait4(pid, 0)
+    return usage.ru_maxrss
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    from moby_dick.probe import cgroup_layout
+
+    return {"kernel": platform.release(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "cgroups": cgroup_layout(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "versions": {tool: _version(tool) for tool in ("runc", "crun", "bwrap", "unshare")}}
+
+
+def _version(tool: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        return "missing"
+    done = subprocess.run([path, "--version"], capture_output=True, text=True)
+    return (done.stdout or done.stderr).splitlines()[0].strip() if (done.stdout or done.stderr) else "?"
+
+
+def markdown(result: dict) -> str:
+    lines = ["# moby_dick start-to-exit benchmark", "",
+             f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores, kernel "
+             f"{result['machine']['kernel']}, cgroups {result['machine']['cgroups']}, Python "
+             f"{result['machine']['python']}; {result['machine']['date']}.", "",
+             f"Workload: `/bin/true` in new UTS, IPC, network and mount namespaces; {result['rounds']} interleaved "
+             "rounds after a warm-up. Times in ms (start to exit, as the caller sees it).", "",
+             "| runtime | median | p90 | min |", "|---|---:|---:|---:|"]
+    for name, s in sorted(result["stats"].items(), key=lambda item: item[1]["median"]):
+        lines.append(f"| {name} | {s['median']:.2f} | {s['p90']:.2f} | {s['min']:.2f} |")
+    for name, reason in result["missing"].items():
+        lines.append(f"| {name} | missing: {reason} | | |")
+    lines += ["", "Ratios of medians, from this run:", "", "| | " + " | ".join(list(result["ratios"][0])[1:]) + " |",
+              "|---|" + "---:|" * (len(result["ratios"][0]) - 1)]
+    for row in result["ratios"]:
+        lines.append("| " + " | ".join(row.values()) + " |")
+    lines += ["", f"Budgets ({BUDGETS}):", ""] + [f"- {line}" for line in result["budgets"]]
+    t = result["throughput"]
+    lines += ["", f"Throughput: {t['containers']} containers through the API, {t['parallel']} at a time: "
+              f"{t['per_second']} containers/s; by batch of 50: {t['per_second_by_batch']} "
+              "(a falling trend would mean network-namespace teardown falls behind).",
+              "", f"Peak memory (max RSS) of the moby-dick CLI process: {result['cli_peak_rss_kb']} KB; "
+              f"of `python -c pass`: {result['floor_peak_rss_kb']} KB.",
+              "", "Not yet measured: `--rootfs` and cgroup-limit variants (they arrive with the filesystem jail "
+              "and cgroups issues).", ""]
+    return "\n".join(lines)
+
+
+def plot(samples: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(samples, key=lambda name: statistics.median(samples[name]))
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(names) + 1.5))
+    ax.boxplot([samples[name] for name in names], orientation="horizontal", showfliers=False)
+    ax.set_yticks(range(1, len(names) + 1), names)
+    for row, name in enumerate(names, 1):
+        ax.scatter(samples[name], [row + random.uniform(-0.15, 0.15) for _ in samples[name]], s=4, alpha=0.4)
+    ax.set_xscale("log")
+    ax.set_xlabel("start to exit of /bin/true, ms (log scale)")
+    ax.set_title("container start latency, one interleaved run")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str]) -> int:
+    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 60
+    total = int(argv[argv.index("--throughput") + 1]) if "--throughput" in argv else 200
+    out = argv[argv.index("--out") + 1] if "--out" in argv else os.path.join(HERE, "out")
+    if os.geteuid() != 0:
+        print("benchmarks need root (namespaces); run: sudo make bench", file=sys.stderr)
+        return 77
+    os.makedirs(out, exist_ok=True)
+    # PYTHONDONTWRITEBYTECODE may be set: make sure the start path loads .pyc files, as an install does
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "moby_dick")], check=True)
+    with tempfile.TemporaryDirectory(prefix="moby-dick-bench-") as directory:
+        bundle = make_bundle(directory)
+        found, missing = commands(bundle)
+        timers = {name: (lambda argv=argv: time_command(argv)) for name, argv in found.items()}
+        timers["moby_dick API (in-process)"] = time_api
+        samples = {name: [] for name in timers}
+        for _ in range(3):  # warm-up: page cache, pyc files, dentries
+            for timer in timers.values():
+                timer()
+        names = list(timers)
+        for _ in range(rounds):
+            random.shuffle(names)
+            for name in names:
+                samples[name].append(timers[name]())
+        stats = {name: summarize(values) for name, values in samples.items()}
+        result = {"machine": machine(), "rounds": rounds, "stats": stats, "missing": missing,
+                  "ratios": ratios(stats), "budgets": budgets(stats), "throughput": throughput(total),
+                  "cli_peak_rss_kb": peak_memory_kb(found["moby-dick CLI"]),
+                  "floor_peak_rss_kb": peak_memory_kb(found["python -c pass (interpreter floor)"]),
+                  "samples": samples}
+    with open(os.path.join(out, "results.json"), "w") as file:
+        json.dump(result, file, indent=1)
+    report = markdown(result)
+    with open(os.path.join(out, "results.md"), "w") as file:
+        file.write(report)
+    plot(samples, os.path.join(out, "latency.png"))
+    print(report)
+    print(f"written: {out}/results.json, results.md, latency.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
