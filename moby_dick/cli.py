@@ -2,7 +2,8 @@
 
     moby-dick COMMAND [ARG...]                   as the seed: moby-dick /bin/bash
     moby-dick run [OPTIONS] [--] COMMAND [ARG...]
-    moby-dick cleanup                            remove what a SIGKILLed run left behind
+    moby-dick mkrootfs DIR [--from busybox|host] build a small root file system, offline
+    moby-dick cleanup                            remove what a SIGKILLed run left, and the tarball cache
 
 Exit status: the command's own; 128+N when a signal N killed it; 125 when moby-dick failed (bad
 input, a syscall refused); 126 when the command cannot be executed; 127 when it is not found.
@@ -20,9 +21,10 @@ from .errors import MobyError, UsageError
 
 USAGE = """\
 usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
+       moby-dick mkrootfs DIR [--from busybox|host]
        moby-dick cleanup
 
-Run COMMAND in new UTS, IPC, network and mount namespaces, as the seed did.
+Run COMMAND in new UTS, IPC, network, mount and PID namespaces.
 
 options:
   --hostname NAME        hostname inside the container (default: containerhostname)
@@ -31,6 +33,16 @@ options:
   --uts private|host     share the host's hostname namespace (a negative control)
   --ipc private|host     share the host's System V IPC namespace
   --network none|host    none: own network namespace with only lo (default); host: share it
+  --pid private|host     share the host's PID namespace (default: COMMAND is PID 1)
+  --init                 run moby-dick's init as PID 1: it forwards signals and reaps zombies
+  --rootfs DIR|TARBALL   pivot_root into DIR (copy-on-write: DIR stays untouched); build one
+                         with `moby-dick mkrootfs DIR`; a .tar/.tar.gz is unpacked safely first
+  --read-only            with --rootfs: no copy-on-write layer, a read-only root
+  -v, --volume HOST:CONTAINER[:ro]   bind a host path into the rootfs (repeatable)
+  -w, --workdir DIR      the command's working directory
+  -e, --env KEY=VALUE    set an environment variable (repeatable)
+  -u, --user UID[:GID]   run the command as this user
+  --jail pivot|chroot    chroot: a plain chroot, escapable (the jail demo's negative control)
   --propagation private|slave|unchanged
                          what / becomes in the new mount namespace before anything is mounted
                          (unchanged reproduces the seed's propagation bug)
@@ -51,6 +63,15 @@ _OPTIONS = {
     "--network": ("net", True, ("none", "private", "host")),
     "--net": ("net", True, ("none", "private", "host")),
     "--propagation": ("propagation", True, ("private", "slave", "unchanged")),
+    "--pid": ("pid", True, ("private", "host")),
+    "--init": ("init", False, None),
+    "--rootfs": ("rootfs", True, None),
+    "--read-only": ("read_only", False, None),
+    "--volume": ("volumes", True, None), "-v": ("volumes", True, None),
+    "--workdir": ("workdir", True, None), "-w": ("workdir", True, None),
+    "--env": ("env", True, None), "-e": ("env", True, None),
+    "--user": ("user", True, None), "-u": ("user", True, None),
+    "--jail": ("jail", True, ("pivot", "chroot")),
     "--dry-run": ("dry_run", False, None),
 }
 
@@ -68,15 +89,24 @@ class Invocation:
         self.net = "none"
         self.propagation = "private"
         self.dry_run = False
+        self.pid = "private"
+        self.init = self.read_only = False
+        self.rootfs = self.workdir = self.user = None
+        self.volumes: list = []
+        self.env: list = []
+        self.jail = "pivot"
+        self.source = "auto"  # mkrootfs --from
 
     def spec(self):
         from .spec import ContainerSpec
 
-        share = {kind for kind, mode in (("uts", self.uts), ("ipc", self.ipc), ("net", self.net))
-                 if mode == "host"}
+        share = {kind for kind, mode in (("uts", self.uts), ("ipc", self.ipc), ("net", self.net),
+                                         ("pid", self.pid)) if mode == "host"}
         return ContainerSpec(argv=tuple(self.argv), hostname=self.hostname, tmpfs=tuple(self.tmpfs),
                              seed_tmpfs=not self.no_mytmp, share=frozenset(share),
-                             propagation=self.propagation)
+                             propagation=self.propagation, init=self.init, rootfs=self.rootfs,
+                             read_only=self.read_only, volumes=tuple(self.volumes), workdir=self.workdir,
+                             env=tuple(self.env), user=self.user, jail=self.jail)
 
 
 def parse_args(args: list[str]) -> Invocation:
@@ -86,6 +116,23 @@ def parse_args(args: list[str]) -> Invocation:
         if len(args) > 1:
             raise UsageError("cleanup takes no arguments")
         return Invocation("cleanup")
+    if args and args[0] == "mkrootfs":
+        invocation = Invocation("mkrootfs")
+        rest = args[1:]
+        if len(rest) >= 2 and rest[-2] == "--from" or any(a.startswith("--from=") for a in rest):
+            source = rest.pop() if rest[-2:-1] == ["--from"] else None
+            if source is None:
+                source = next(a for a in rest if a.startswith("--from="))[len("--from="):]
+                rest = [a for a in rest if not a.startswith("--from=")]
+            else:
+                rest.pop()
+            if source not in ("busybox", "host", "auto"):
+                raise UsageError(f"mkrootfs --from {source!r}: choose busybox, host or auto")
+            invocation.source = source
+        if len(rest) != 1 or rest[0].startswith("-"):
+            raise UsageError("usage: moby-dick mkrootfs DIR [--from busybox|host]")
+        invocation.argv = rest
+        return invocation
     if args and args[0] == "run":
         args.pop(0)
     invocation = Invocation("run")
@@ -116,8 +163,8 @@ def parse_args(args: list[str]) -> Invocation:
             value = args.pop(0)
         if allowed and value not in allowed:
             raise UsageError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
-        if attribute == "tmpfs":
-            invocation.tmpfs.append(value)
+        if attribute in ("tmpfs", "volumes", "env"):
+            getattr(invocation, attribute).append(value)
         else:
             setattr(invocation, attribute, value)
     if not args:
@@ -140,6 +187,12 @@ def main(args: list[str] | None = None) -> int:
             return 0
         if invocation.action == "cleanup":
             return _cleanup()
+        if invocation.action == "mkrootfs":
+            from .mkrootfs import mkrootfs
+
+            made = mkrootfs(invocation.argv[0], invocation.source)
+            print(f"moby-dick: built a {made} root file system in {invocation.argv[0]}")
+            return 0
         return _run(invocation)
     except MobyError as error:
         print(f"moby-dick: {one_line(str(error))}", file=sys.stderr)
@@ -180,6 +233,11 @@ def _cleanup() -> int:
         raise UsageError("cleanup needs root; run it with sudo")
     for path in MountpointRegistry().sweep():
         print(f"removed mount point {path}")
+    from .images import clear_cache
+    from .spec import ContainerSpec
+
+    for name in clear_cache(ContainerSpec.DEFAULTS["cache_dir"]):
+        print(f"removed unpacked tarball {name}")
     return 0
 
 

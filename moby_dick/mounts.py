@@ -63,6 +63,7 @@ class MountTmpfs(Record):
     __slots__ = ("path",)
 
     def apply(self, kernel) -> None:
+        kernel.makedirs(self.path)  # a no-op for host paths: moby-dick's registry made them
         kernel.mount(TMPFS_SOURCE, self.path, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
 
     def __str__(self) -> str:

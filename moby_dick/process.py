@@ -5,12 +5,15 @@
     |                                              | prctl(PR_SET_PDEATHSIG, SIGKILL)
     |                                              | reset signal mask and dispositions
     |                                              | step.apply() for each planned step:
-    |                                              |   unshare, mount, sethostname, mount ...
-    |<-------- "R uts=DEV:INO ipc=... \n" ---------| report: setup done, my namespace ids
-    |                                              | execvpe(command)
-    |<-------- EOF (the pipe is O_CLOEXEC) --------| exec succeeded: it is the container now
-    |   or                                         |
-    |<-------- "E" + pickle(error) ----------------| a step or exec failed; _exit(125/126/127)
+    |                                              |   unshare(... CLONE_NEWPID)
+    |                                              |   fork ---------------------------> PID 1 (comm "moby-dick:pid1")
+    |<-------- "P <host pid of PID 1>\n" ----------|   (then waits for PID 1, exits alike)   |
+    |                                              |   mount, sethostname, pivot_root ...  <-|
+    |<-------- "R uts=DEV:INO ipc=... \n" ------------------------------------------------| my namespace ids
+    |                                                                                     | execve(command)
+    |<-------- EOF (the pipe is O_CLOEXEC) ------------------------------------------------| it is the container now
+    |   or  "E" + pickle(error): a step or exec failed; _exit(125/126/127)
+    |   or  "F" + pickle(value): Command.function ran instead of a program (demos, tests)
 
 The parent blocks on the pipe until EOF, so when :func:`moby_dick.runner.start` returns, the
 command is running (or start raised the child's error). The namespace ids are read by the child
@@ -28,6 +31,9 @@ import _signal as signal
 
 from .errors import ExecError, MobyError
 from .namespaces import NamespaceId, namespace_ids
+from .records import Record
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 PDEATHSIG = signal.SIGKILL
 _RESET_TO_DEFAULT = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
@@ -47,6 +53,24 @@ def decode_ready(line: bytes) -> dict[str, NamespaceId]:
     return ids
 
 
+def encode_value(value) -> bytes:
+    import pickle
+
+    return b"F" + pickle.dumps(value)
+
+
+def decode_records(message: bytes) -> tuple[int | None, dict, bytes]:
+    """Split what the child sent: ("P pid" line, "R ..." line, then one "E"/"F" pickle or nothing)."""
+    pid_one, ids = None, {}
+    while message[:2] in (b"P ", b"R "):
+        line, _, message = message.partition(b"\n")
+        if line.startswith(b"P "):
+            pid_one = int(line[2:])
+        else:
+            ids = decode_ready(line)
+    return pid_one, ids, message
+
+
 def encode_error(error: BaseException) -> bytes:
     import pickle
 
@@ -55,7 +79,7 @@ def encode_error(error: BaseException) -> bytes:
     return b"E" + pickle.dumps(error)
 
 
-def decode_error(payload: bytes) -> MobyError:
+def decode_payload(payload: bytes):
     import pickle
 
     return pickle.loads(payload[1:])
@@ -67,30 +91,64 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def exec_command(argv: list) -> ExecError:
+class Command(Record):
+    """What runs once the container is set up: ``argv`` with ``env`` (None: inherit moby-dick's) in
+    ``cwd`` as ``uid``/``gid`` (None: stay root); ``init``: under moby-dick's init as PID 1;
+    ``function``: instead of exec'ing anything, call this Python function and send back its result
+    (the demos and tests use it to collect evidence from inside)."""
+
+    __slots__ = ("argv", "env", "cwd", "uid", "gid", "init", "function")
+    DEFAULTS = {"env": None, "cwd": None, "uid": None, "gid": None, "init": False, "function": None}
+
+
+def exec_command(argv: list, env: dict | None = None) -> ExecError:
     """``execvp(3)``: search ``$PATH`` for ``argv[0]`` (unless it has a ``/``) and ``execve`` it.
 
     Written out rather than ``os.execvp``, whose ``$PATH`` lookup imports ``warnings`` in every child
     (~3 ms). Like glibc, a permission error found on the way wins over "not found". Returns the error
     only when nothing could be executed.
     """
+    env = os.environ if env is None else env
     command = os.fsencode(argv[0])
     if b"/" in command:
         candidates = [command]
     else:
-        path = os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        path = env.get("PATH", DEFAULT_PATH)
         candidates = [os.path.join(os.fsencode(d) or b".", command) for d in path.split(":")]
     first_errno = None
     for candidate in candidates:
         try:
-            os.execv(candidate, argv)
+            os.execve(candidate, argv, env)
         except OSError as exc:
             if first_errno is None or exc.errno == errno.EACCES:
                 first_errno = exc.errno
     return ExecError(os.fsdecode(command), first_errno)
 
 
-def child_main(steps, argv, kernel, sync_fd: int, parent_pid: int, stdio: tuple) -> None:
+def become_command(command: Command, sync_fd: int) -> None:
+    """In the process that runs the command: change directory and identity, then exec. Never returns."""
+    code = 125
+    try:
+        if command.cwd:
+            os.chdir(command.cwd)
+        if command.gid is not None:
+            os.setgroups([])
+            os.setgid(command.gid)
+        if command.uid is not None:
+            os.setuid(command.uid)
+        error = exec_command(command.argv, command.env)  # returns only if every execve failed
+        code = error.exit_code
+        raise error
+    except BaseException as error:
+        try:
+            _write_all(sync_fd, encode_error(error))
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def child_main(steps, command: Command, kernel, sync_fd: int, parent_pid: int, stdio: tuple) -> None:
     """Runs in the forked child; never returns. ``stdio`` holds fds for 0, 1, 2 (None: inherit)."""
     code = 125
     try:
@@ -111,11 +169,21 @@ def child_main(steps, argv, kernel, sync_fd: int, parent_pid: int, stdio: tuple)
             for number in _RESET_TO_DEFAULT:
                 signal.signal(number, signal.SIG_DFL)
             for step in steps:
-                step.apply(kernel)
+                if getattr(step, "forks", False):
+                    _fork_pid_one(step, kernel, sync_fd)  # returns in PID 1 only
+                else:
+                    step.apply(kernel)
             _write_all(sync_fd, encode_ready(namespace_ids("self")))
-            error = exec_command(argv)  # returns only if every execve failed
-            code = error.exit_code
-            raise error
+            if command.function is not None:
+                _write_all(sync_fd, encode_value(command.function()))
+                code = 0
+            elif command.init:
+                from .pid import run_init
+
+                # init closes its copy of the sync pipe once PID 2 is forked; PID 2's closes at exec
+                run_init(lambda: become_command(command, sync_fd), close_in_init=(sync_fd,))
+            else:
+                become_command(command, sync_fd)
         except BaseException as error:  # report it; the parent turns it into one line
             try:
                 _write_all(sync_fd, encode_error(error))
@@ -123,3 +191,28 @@ def child_main(steps, argv, kernel, sync_fd: int, parent_pid: int, stdio: tuple)
                 pass
     finally:
         os._exit(code)
+
+
+def _fork_pid_one(step, kernel, sync_fd: int) -> None:
+    """Fork PID 1 of the new PID namespace. The parent side reports PID 1's host pid ("P" record),
+    then lets PID 1 go on (closing the ``go`` pipe), then waits and exits as PID 1 did."""
+    from .pid import wait_and_exit_alike
+    from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
+
+    go_read, go_write = os.pipe2(os.O_CLOEXEC)
+    pid_one = step.apply(kernel)
+    if pid_one:  # outside: the waiter
+        os.close(go_read)
+        _write_all(sync_fd, f"P {pid_one}\n".encode())
+        os.close(sync_fd)
+        os.close(go_write)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # hold none of the container's stdio: its pipes reach EOF with PID 1
+            os.dup2(devnull, fd)
+        kernel.prctl(PR_SET_NAME, b"moby-dick:wait")
+        wait_and_exit_alike(pid_one)
+    os.close(go_write)
+    os.read(go_read, 1)  # EOF once the waiter has sent "P": the records arrive in order
+    os.close(go_read)
+    kernel.prctl(PR_SET_PDEATHSIG, PDEATHSIG)  # PDEATHSIG does not survive fork: set it again
+    kernel.prctl(PR_SET_NAME, b"moby-dick:pid1")

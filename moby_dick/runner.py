@@ -24,7 +24,8 @@ from . import validate
 from .errors import MobyError
 from .mountpoints import Guard, MountpointRegistry
 from .plan import plan
-from .process import child_main, decode_error, decode_ready
+from .plan import command as command_of
+from .process import child_main, decode_payload, decode_records
 from .records import Record
 from .spec import ContainerSpec
 from .syscalls import KERNEL
@@ -39,8 +40,8 @@ class Result(Record):
     """exit_code: 128+N when killed by signal N, as a shell reports it; namespaces: {kind: NamespaceId}
     of the container's process; stdout/stderr: captured bytes or None; signal: what killed it, or None."""
 
-    __slots__ = ("exit_code", "namespaces", "pid", "stdout", "stderr", "signal")
-    DEFAULTS = {"stdout": None, "stderr": None, "signal": None}
+    __slots__ = ("exit_code", "namespaces", "pid", "stdout", "stderr", "signal", "value")
+    DEFAULTS = {"stdout": None, "stderr": None, "signal": None, "value": None}
 
     @property
     def text(self) -> str:
@@ -60,7 +61,10 @@ class Container:
 
     def __init__(self, spec: ContainerSpec, pid: int, stdout: int | None = None, stderr: int | None = None,
                  cleanup: list | None = None):
-        self.spec, self.pid = spec, pid
+        self.spec = spec
+        self.pid = pid  # the container's first process (PID 1 inside a PID namespace), as the host numbers it
+        self._child = pid  # the process moby-dick waits for (outside the PID namespace, when there is one)
+        self.value = None  # what ContainerSpec.function returned, when it ran instead of a program
         self.namespaces: dict = {}  # {kind: NamespaceId}, as the child reported them
         self._stdout, self._stderr = stdout, stderr  # pipes, when the output is captured
         self._cleanup = cleanup if cleanup is not None else []  # callables, run last-first by close()
@@ -99,7 +103,7 @@ class Container:
     def poll(self) -> int | None:
         """The wait status if the command has exited (reaping it), else None."""
         if self._status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            pid, status = os.waitpid(self._child, os.WNOHANG)
             if pid:
                 self._status = status
         return self._status
@@ -109,13 +113,13 @@ class Container:
         try:
             out, err = self._collect_output(timeout)
             if self._status is None:
-                self._status = _waitpid_until(self.pid, timeout)
+                self._status = _waitpid_until(self._child, timeout, self.pid)
         except BaseException:
             self.close()
             raise
         self.close()
         code, number = exit_code_from_status(self._status)
-        return Result(code, self.namespaces, self.pid, out, err, number)
+        return Result(code, self.namespaces, self.pid, out, err, number, self.value)
 
     def wait_forwarding_signals(self) -> Result:
         """Wait as the CLI does: pass on signals sent to moby-dick. Call :func:`block_forwarded_signals` first."""
@@ -159,8 +163,10 @@ class Container:
     def close(self) -> None:
         """Kill and reap the command if it still runs, close pipes, release mount points. Idempotent."""
         if self._status is None:
-            self.kill(signal.SIGKILL)
-            _, self._status = os.waitpid(self.pid, 0)
+            self.kill(signal.SIGKILL)  # PID 1: the kernel then kills everything in its namespace
+            if self._child != self.pid:
+                _kill(self._child)
+            _, self._status = os.waitpid(self._child, 0)
         for fd in (self._stdout, self._stderr):
             if fd is not None:
                 os.close(fd)
@@ -169,7 +175,14 @@ class Container:
             self._cleanup.pop()()
 
 
-def _waitpid_until(pid: int, timeout: float | None) -> int:
+def _kill(pid: int, number: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def _waitpid_until(pid: int, timeout: float | None, container_pid: int) -> int:
     if timeout is None:
         return os.waitpid(pid, 0)[1]
     deadline = time.monotonic() + timeout
@@ -178,7 +191,7 @@ def _waitpid_until(pid: int, timeout: float | None) -> int:
         if done:
             return status
         if time.monotonic() >= deadline:
-            os.kill(pid, signal.SIGKILL)
+            _kill(container_pid)
             return os.waitpid(pid, 0)[1]
         time.sleep(0.005)
 
@@ -189,6 +202,8 @@ def block_forwarded_signals() -> None:
 
 
 def _claim_mountpoints(spec: ContainerSpec, registry: MountpointRegistry, cleanup: list) -> None:
+    if spec.rootfs:
+        return  # mount points are made inside the container's own root
     claims = []
     for path in spec.tmpfs_paths:
         claim = registry.acquire(path)
@@ -204,7 +219,12 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
           kernel=KERNEL, registry: MountpointRegistry | None = None) -> Container:
     """Start ``spec``'s command in its container and return once it runs (or raise why it cannot)."""
     validate.check(spec)
+    if spec.rootfs and not os.path.isdir(spec.rootfs):
+        from .images import unpack_tarball
+
+        spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir))
     steps = plan(spec)
+    command = command_of(spec, os.environ)
     kernel.prepare()
     cleanup: list = []
     try:
@@ -221,7 +241,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         parent_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
-            child_main(steps, list(spec.argv), kernel, sync_write, parent_pid, tuple(stdio))
+            child_main(steps, command, kernel, sync_write, parent_pid, tuple(stdio))
         os.close(sync_write)
         for fd in stdio:
             if fd is not None and fd != stdin:
@@ -232,14 +252,15 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         while cleanup:
             cleanup.pop()()
         raise
-    ready, _, rest = message.partition(b"\n")
-    if ready.startswith(b"R "):
-        container.namespaces = decode_ready(ready)
-    if rest.startswith(b"E") or message.startswith(b"E") or not ready.startswith(b"R "):
-        payload = rest if rest.startswith(b"E") else message
+    pid_one, container.namespaces, payload = decode_records(message)
+    if pid_one is not None:
+        container.pid = pid_one
+    if payload.startswith(b"F"):
+        container.value = decode_payload(payload)
+    elif payload.startswith(b"E") or not container.namespaces:
         container.close()
         if payload.startswith(b"E"):
-            raise decode_error(payload)
+            raise decode_payload(payload)
         raise MobyError(f"container setup failed: the child exited with status {container._status}")
     return container
 
@@ -256,8 +277,8 @@ def _read_all(fd: int) -> bytes:
 
 def run(spec: ContainerSpec | list | tuple, *, capture: bool = False, timeout: float | None = None,
         **options) -> Result:
-    """Run a container to completion. ``spec`` may be a ContainerSpec or an argv list plus options
-    (``hostname=``, ``tmpfs=``, ``share=``, ``seed_tmpfs=``, ``propagation=``)."""
+    """Run a container to completion. ``spec`` may be a ContainerSpec or an argv list plus any of its
+    fields as keywords (``hostname=``, ``tmpfs=``, ``share=``, ``rootfs=``, ``init=`` ...)."""
     if not isinstance(spec, ContainerSpec):
         spec = ContainerSpec(argv=tuple(spec), **options)
     elif options:

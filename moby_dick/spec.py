@@ -10,23 +10,36 @@ from .mounts import SEED_TMPFS, normalize
 from .records import Record
 from .uts import DEFAULT_HOSTNAME
 
-# Namespaces the user may share with the host (docker's --uts/--ipc/--network host).
-SHAREABLE = ("uts", "ipc", "net")
+# Namespaces the user may share with the host (docker's --uts/--ipc/--network/--pid host).
+SHAREABLE = ("uts", "ipc", "net", "pid")
 
 
 class ContainerSpec(Record):
-    """argv: the command and its arguments (str or bytes); hostname: None means DEFAULT_HOSTNAME when
-    UTS is private; tmpfs: extra tmpfs mount points (absolute); seed_tmpfs: the seed's tmpfs on
-    /mytmp; share: kinds from SHAREABLE shared with the host; propagation: see mounts.PROPAGATIONS."""
+    """What to run and how to isolate it.
 
-    __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation")
-    DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private"}
+    argv: the command and its arguments (str or bytes); hostname: None means DEFAULT_HOSTNAME when UTS
+    is private; tmpfs: extra tmpfs mount points (absolute); seed_tmpfs: the seed's tmpfs on /mytmp
+    (without a rootfs only); share: kinds from SHAREABLE shared with the host; propagation: see
+    mounts.PROPAGATIONS; init: moby-dick's init as PID 1; rootfs: a directory or tarball to pivot_root
+    into; read_only: no copy-on-write layer, a read-only root; volumes: "HOST:CONTAINER[:ro]" texts;
+    workdir: the command's directory; env: "KEY=VALUE" texts; user: "UID[:GID]"; jail: "pivot" (the
+    real one) or "chroot" (the escapable negative control); function: a Python callable run inside
+    instead of argv (its result comes back in Result.value); cache_dir: where tarballs are unpacked.
+    """
+
+    __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
+                 "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir")
+    DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
+                "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
+                "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         object.__setattr__(self, "argv", tuple(self.argv))
         object.__setattr__(self, "tmpfs", tuple(self.tmpfs))
         object.__setattr__(self, "share", frozenset(self.share))
+        object.__setattr__(self, "volumes", tuple(self.volumes))
+        object.__setattr__(self, "env", tuple(self.env))
 
     @property
     def effective_hostname(self) -> str | None:
@@ -38,5 +51,6 @@ class ContainerSpec(Record):
     @property
     def tmpfs_paths(self) -> tuple[str, ...]:
         """Every tmpfs mount point, normalized, without duplicates, in the order given."""
-        paths = ([SEED_TMPFS] if self.seed_tmpfs else []) + [normalize(p) for p in self.tmpfs]
+        seed = [SEED_TMPFS] if self.seed_tmpfs and not self.rootfs else []
+        paths = seed + [normalize(p) for p in self.tmpfs]
         return tuple(dict.fromkeys(paths))

@@ -36,6 +36,32 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         problems.append(f"cannot share namespace {unknown[0]!r} with the host; choose from {', '.join(SHAREABLE)}")
     if spec.propagation not in PROPAGATIONS:
         problems.append(f"unknown propagation {spec.propagation!r}; choose from {', '.join(PROPAGATIONS)}")
+    problems += _jail_problems(spec)
+    for item in spec.env:
+        key, equals, _ = item.partition("=")
+        if not equals or not key or "\0" in item:
+            problems.append(f'environment "{item}": write it as KEY=VALUE')
+    if spec.workdir is not None and not spec.workdir.startswith("/"):
+        problems.append(f'working directory "{spec.workdir}" must be absolute')
+    if spec.user is not None:
+        uid, _, gid = spec.user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            problems.append(f'user "{spec.user}": give numeric UID or UID:GID')
+    return problems
+
+
+def _jail_problems(spec: ContainerSpec) -> list[str]:
+    from .rootfs import volume_problems
+
+    problems = []
+    if not spec.rootfs:
+        for flag, used in (("-v", spec.volumes), ("--read-only", spec.read_only), ("--jail chroot", spec.jail != "pivot")):
+            if used:
+                problems.append(f"{flag} needs --rootfs")
+    if spec.jail not in ("pivot", "chroot"):
+        problems.append(f"unknown jail {spec.jail!r}; choose pivot or chroot")
+    for volume in spec.volumes:
+        problems += volume_problems(volume)
     return problems
 
 
@@ -48,6 +74,8 @@ def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = N
         if not os.path.exists(f"{proc}/self/ns/{kind}"):
             problems.append(f"this kernel has no {kind} namespaces ({KINDS[kind].man}); "
                             f"rebuild it with CONFIG_{kind.upper()}_NS or share it with --{kind} host")
+    if spec.rootfs:
+        return problems + rootfs_problems(spec)
     for path in spec.tmpfs_paths:
         if os.path.lexists(path):
             if not os.path.isdir(path):
@@ -55,6 +83,48 @@ def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = N
         elif not os.path.isdir(os.path.dirname(path)):
             problems.append(f'tmpfs path "{path}": its parent directory does not exist; create it first')
     return problems
+
+
+TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2")
+
+
+def rootfs_problems(spec: ContainerSpec) -> list[str]:
+    """The rootfs exists, holds the command, and (read-only) has the mount points; volumes exist."""
+    from .rootfs import parse_volume
+
+    rootfs = spec.rootfs
+    if not os.path.lexists(rootfs):
+        return [f'rootfs "{rootfs}" does not exist; build one with: moby-dick mkrootfs {rootfs}']
+    if not os.path.isdir(rootfs):
+        if os.path.isfile(rootfs) and rootfs.endswith(TARBALL_SUFFIXES):
+            return []  # checked while it is unpacked
+        return [f'rootfs "{rootfs}" is not a directory or a tarball ({", ".join(TARBALL_SUFFIXES)})']
+    problems = []
+    if spec.function is None and spec.argv and not command_in_rootfs(rootfs, spec.argv[0], spec.workdir):
+        name = os.fsdecode(spec.argv[0])
+        problems.append(f'rootfs "{rootfs}" has no command "{name}" (looked in /bin, /usr/bin, /sbin, ...)')
+    for volume in spec.volumes:
+        source, target, _ = parse_volume(volume)
+        if not os.path.exists(source):
+            problems.append(f'volume source "{source}" does not exist')
+    if spec.read_only:
+        needed = ["/proc", "/dev", "/sys", "/tmp", *spec.tmpfs_paths, *(parse_volume(v)[1] for v in spec.volumes)]
+        missing = [path for path in needed if not os.path.isdir(os.path.join(rootfs, path.lstrip("/")))]
+        if missing:
+            problems.append(f'--read-only: rootfs "{rootfs}" lacks the mount points {", ".join(missing)}')
+    return problems
+
+
+def command_in_rootfs(rootfs: str, command, workdir: str | None = None) -> bool:
+    """Does ``command`` name something in ``rootfs``, by path or on the default $PATH? (A symlink
+    counts: it may be absolute, resolved only once inside.)"""
+    from .process import DEFAULT_PATH
+
+    name = os.fsdecode(command)
+    if "/" in name:
+        base = "/" if name.startswith("/") else (workdir or "/")
+        return os.path.lexists(os.path.join(rootfs, base.lstrip("/"), name.lstrip("/")))
+    return any(os.path.lexists(os.path.join(rootfs, d.lstrip("/"), name)) for d in DEFAULT_PATH.split(":"))
 
 
 def check(spec: ContainerSpec) -> None:

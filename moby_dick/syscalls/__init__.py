@@ -61,7 +61,7 @@ class Kernel:
         """Load libc and look up every function now, in the parent: done once, instead of in each
         forked child (importing ctypes there cost ~10 ms per container)."""
         lib = self._lib()
-        for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl"):
+        for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root"):
             getattr(lib, name)  # CDLL caches the function pointer on first access
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
@@ -77,6 +77,31 @@ class Kernel:
 
     def unshare(self, flags: int) -> None:
         self._check(self._lib().unshare(flags), "unshare")
+
+    def fork(self) -> int:
+        return os.fork()
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        self._check(self._lib().pivot_root(self._c(new_root), self._c(put_old)), "pivot_root", new_root)
+
+    def chdir(self, path: str) -> None:
+        os.chdir(path)
+
+    def chroot(self, path: str) -> None:
+        os.chroot(path)
+
+    # File-system helpers the mount steps use, here so that the fake can record them too.
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        os.makedirs(path, mode, exist_ok=True)
+
+    def touch(self, path: str) -> None:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+
+    def symlink(self, target: str, path: str) -> None:
+        os.symlink(target, path)
+
+    def open_path(self, path: str) -> int:
+        return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def setns(self, fd: int, nstype: int = 0, path: str | None = None) -> None:
         self._check(self._lib().setns(fd, nstype), "setns", path)

@@ -30,6 +30,32 @@ class RecordingKernel:
     def unshare(self, flags: int) -> None:
         self._record("unshare", flags)
 
+    def fork(self) -> int:
+        self._record("fork")
+        return 0  # carry on as the child, as PID 1 would
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        self._record("pivot_root", new_root, put_old, path=new_root)
+
+    def chdir(self, path: str) -> None:
+        self._record("chdir", path, path=path)
+
+    def chroot(self, path: str) -> None:
+        self._record("chroot", path, path=path)
+
+    def makedirs(self, path: str, mode: int = 0o755) -> None:
+        self._record("makedirs", path, path=path)
+
+    def touch(self, path: str) -> None:
+        self._record("touch", path, path=path)
+
+    def symlink(self, target: str, path: str) -> None:
+        self._record("symlink", target, path, path=path)
+
+    def open_path(self, path: str) -> int:
+        self._record("open_path", path, path=path)
+        return 99
+
     def setns(self, fd: int, nstype: int = 0, path: str | None = None) -> None:
         self._record("setns", fd, nstype, path=path)
 

@@ -20,10 +20,32 @@ from tests_support import moby_dick_command, wait_for
 pytestmark = pytest.mark.privileged
 
 
-@pytest.mark.parametrize("script, code", [("exit 0", 0), ("exit 7", 7), ("exit 255", 255),
-                                          ("kill -TERM $$", 128 + 15), ("kill -KILL $$", 128 + 9)])
+@pytest.mark.parametrize("script, code", [("exit 0", 0), ("exit 7", 7), ("exit 255", 255)])
 def test_exit_status_is_the_commands(cli, script, code):
     assert cli("sh", "-c", script).returncode == code
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT])
+def test_killed_by_a_signal_is_128_plus_n(cli, number):
+    # The command kills itself: under --init it is PID 2; with --pid host it is a plain process.
+    script = f"kill -{signal.Signals(number).name[3:]} $$; sleep 5"
+    assert cli("--init", "sh", "-c", script).returncode == 128 + number
+    assert cli("--pid", "host", "sh", "-c", script).returncode == 128 + number
+
+
+def test_pid_one_ignores_signals_it_has_no_handler_for(cli):
+    # The control for --init: as PID 1, sh's own SIGTERM is dropped by the kernel (pid_namespaces(7)).
+    assert cli("sh", "-c", "kill -TERM $$; exit 3").returncode == 3
+
+
+def test_killing_pid_one_from_outside_is_137():
+    from moby_dick import start
+    from moby_dick.spec import ContainerSpec
+
+    with start(ContainerSpec(("sleep", "30"), seed_tmpfs=False)) as container:
+        os.kill(container.pid, signal.SIGKILL)
+        result = container.wait(timeout=10)
+    assert (result.exit_code, result.signal) == (137, signal.SIGKILL)
 
 
 def test_command_not_found_is_127_with_one_line(cli):

@@ -14,24 +14,26 @@ from moby_dick.syscalls.fake import RecordingKernel
 def apply(spec, kernel):
     for step in plan(spec):
         step.apply(kernel)
+    kernel.calls = [call for call in kernel.calls if call[0] != "makedirs"]  # mount points, checked apart
     return kernel
 
 
 def test_default_plan_is_the_seed_fixed():
     kernel = apply(ContainerSpec(("sh",)), RecordingKernel())
-    assert kernel.names() == ["unshare", "mount", "sethostname", "mount"]
+    assert kernel.names() == ["unshare", "fork", "mount", "sethostname", "mount", "mount"]
     flags = kernel.calls[0][1]
-    for flag in (syscalls.CLONE_NEWNS, syscalls.CLONE_NEWUTS, syscalls.CLONE_NEWIPC, syscalls.CLONE_NEWNET):
+    for flag in (syscalls.CLONE_NEWNS, syscalls.CLONE_NEWUTS, syscalls.CLONE_NEWIPC, syscalls.CLONE_NEWNET,
+                 syscalls.CLONE_NEWPID):
         assert flags & flag
-    assert not flags & syscalls.CLONE_NEWPID
-    # / becomes recursively private before the tmpfs is mounted: the seed's missing step
-    assert kernel.calls[1] == ("mount", None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
-    assert kernel.calls[2] == ("sethostname", "containerhostname")
-    assert kernel.calls[3][1:4] == ("moby-dick", "/mytmp", "tmpfs")
+    # / becomes recursively private before anything is mounted: the seed's missing step
+    assert kernel.calls[2] == ("mount", None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
+    assert kernel.calls[3] == ("sethostname", "containerhostname")
+    assert kernel.calls[4][1:4] == ("proc", "/proc", "proc")  # by PID 1, after the fork
+    assert kernel.calls[5][1:4] == ("moby-dick", "/mytmp", "tmpfs")
 
 
 @pytest.mark.parametrize("kind, flag", [("uts", syscalls.CLONE_NEWUTS), ("ipc", syscalls.CLONE_NEWIPC),
-                                        ("net", syscalls.CLONE_NEWNET)])
+                                        ("net", syscalls.CLONE_NEWNET), ("pid", syscalls.CLONE_NEWPID)])
 def test_sharing_a_namespace_drops_its_flag(kind, flag):
     kernel = apply(ContainerSpec(("sh",), share={kind}), RecordingKernel())
     assert not kernel.calls[0][1] & flag
@@ -43,14 +45,20 @@ def test_shared_uts_never_sets_the_hostname():
     assert "sethostname" not in kernel.names()
 
 
+def test_shared_pid_namespace_neither_forks_nor_mounts_proc():
+    kernel = apply(ContainerSpec(("sh",), share={"pid"}), RecordingKernel())
+    assert kernel.names() == ["unshare", "mount", "sethostname", "mount"]
+
+
 def test_unchanged_propagation_reproduces_the_seed():
+    # and does not mount /proc, which would propagate to a shared host /
     kernel = apply(ContainerSpec(("sh",), propagation="unchanged"), RecordingKernel())
-    assert kernel.names() == ["unshare", "sethostname", "mount"]
+    assert kernel.names() == ["unshare", "fork", "sethostname", "mount"]
 
 
 def test_slave_propagation():
     kernel = apply(ContainerSpec(("sh",), propagation="slave"), RecordingKernel())
-    assert kernel.calls[1][4] == syscalls.MS_REC | syscalls.MS_SLAVE
+    assert kernel.calls[2][4] == syscalls.MS_REC | syscalls.MS_SLAVE
 
 
 def test_tmpfs_paths_in_order_without_duplicates():
@@ -62,19 +70,19 @@ def test_tmpfs_paths_in_order_without_duplicates():
 
 def test_no_seed_tmpfs():
     kernel = apply(ContainerSpec(("sh",), seed_tmpfs=False), RecordingKernel())
-    assert kernel.names() == ["unshare", "mount", "sethostname"]
+    assert kernel.names() == ["unshare", "fork", "mount", "sethostname", "mount"]
 
 
 def test_a_failing_syscall_stops_the_plan_and_names_itself():
     kernel = RecordingKernel(fail={"mount": errno.EPERM})
     with pytest.raises(SyscallError) as caught:
         apply(ContainerSpec(("sh",)), kernel)
-    assert kernel.names() == ["unshare", "mount"]  # nothing after the failure
+    assert kernel.names() == ["unshare", "fork", "mount"]  # nothing after the failure
     assert str(caught.value) == 'mount "/": Operation not permitted'
     assert caught.value.errno == errno.EPERM
 
 
 def test_describe_reads_like_syscalls():
     text = describe(plan(ContainerSpec(("sh",))))
-    assert text.splitlines()[0] == "1. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)"
+    assert text.splitlines()[0] == "1. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)"
     assert 'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)' in text

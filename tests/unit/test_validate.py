@@ -12,7 +12,7 @@ def test_not_root_is_one_clear_problem(tmp_path):
 def test_a_kernel_without_a_namespace_is_named(tmp_path):
     ns = tmp_path / "self" / "ns"
     ns.mkdir(parents=True)
-    for kind in ("mnt", "uts", "net"):
+    for kind in ("mnt", "uts", "net", "pid"):
         (ns / kind).write_text("")
     problems = host_problems(ContainerSpec(("true",), seed_tmpfs=False), proc=tmp_path, euid=0)
     assert len(problems) == 1 and "no ipc namespaces" in problems[0] and "--ipc host" in problems[0]
