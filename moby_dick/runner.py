@@ -32,7 +32,7 @@ from .syscalls import KERNEL
 
 # Signals the CLI passes on to the container (docker run's --sig-proxy).
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-                     signal.SIGUSR1, signal.SIGUSR2)
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
 SI_KERNEL = 0x80  # si_code of a signal the kernel sent (e.g. the terminal's ^C): not forwarded
 
 

@@ -19,9 +19,9 @@ from .uts import hostname_problems
 def spec_problems(spec: ContainerSpec) -> list[str]:
     """Everything wrong with the spec itself. Pure."""
     problems: list[str] = []
-    if not spec.argv:
+    if not spec.argv and spec.function is None:
         problems.append("no command given; try: moby-dick /bin/sh")
-    elif spec.argv[0] in ("", b""):
+    elif spec.argv and spec.argv[0] in ("", b""):
         problems.append("the command is an empty string")
     elif any(("\0" if isinstance(a, str) else b"\0") in a for a in spec.argv):
         problems.append("an argument contains a NUL byte, which execve(2) cannot pass")

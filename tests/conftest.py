@@ -25,3 +25,24 @@ def scratch(tmp_path):
     """A directory of this test's own, for mount points (pytest-xdist safe)."""
     os.chmod(tmp_path, 0o755)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def rootfs(tmp_path_factory):
+    """A busybox root file system built by `moby-dick mkrootfs` (one per pytest-xdist worker)."""
+    from moby_dick.mkrootfs import mkrootfs
+
+    path = tmp_path_factory.mktemp("rootfs") / "busybox"
+    mkrootfs(str(path), "busybox")
+    return str(path)
+
+
+def tree_snapshot(root):
+    """Every path under root with its type, size and mtime: to show a rootfs was left untouched."""
+    snapshot = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            st = os.lstat(path)
+            snapshot[os.path.relpath(path, root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return snapshot

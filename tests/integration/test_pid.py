@@ -1,0 +1,108 @@
+"""PID isolation and PID 1's duties, each with its control."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from moby_dick import probe, run, start
+from moby_dick.spec import ContainerSpec
+from tests_support import moby_dick_command, wait_for
+
+pytestmark = pytest.mark.privileged
+LIST_PIDS = "echo $$; for p in /proc/[0-9]*; do echo ${p#/proc/}; done"
+
+
+def test_the_command_is_pid_one_and_sees_only_the_container():
+    result = run(["sh", "-c", LIST_PIDS], capture=True, seed_tmpfs=False)
+    own, *visible = result.text.split()
+    assert own == "1"
+    assert str(os.getpid()) not in visible and len(visible) <= 3  # sh, and the short-lived children
+    assert result.namespaces["pid"] != probe.namespace_id("self", "pid")
+
+
+def test_control_shared_pid_namespace_sees_the_host():
+    result = run(["sh", "-c", LIST_PIDS], capture=True, seed_tmpfs=False, share={"pid"})
+    own, *visible = result.text.split()
+    assert own != "1" and str(os.getpid()) in visible
+    assert result.namespaces["pid"] == probe.namespace_id("self", "pid")
+
+
+def test_a_host_pid_cannot_be_signalled_from_inside():
+    result = run(["sh", "-c", f"kill -0 {os.getpid()}"], capture=True, seed_tmpfs=False)
+    assert result.exit_code != 0
+
+
+def test_ps_inside_lists_only_the_container(cli):
+    done = cli("ps", "-e", "-o", "pid=,comm=")
+    assert done.stdout.split() == [b"1", b"ps"]
+
+
+def _zombies_under(pid: int) -> list[int]:
+    zombies = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+            if state == "Z" and int(ppid) == pid:
+                zombies.append(int(entry))
+    return zombies
+
+
+@pytest.mark.parametrize("init", [True, False])
+def test_orphaned_zombies_are_reaped_only_with_init(init):
+    spec = ContainerSpec(("sh", "-c", "(sleep 0.05 &); exec sleep 30"), seed_tmpfs=False, init=init)
+    with start(spec) as container:
+        time.sleep(0.6)
+        zombies = _zombies_under(container.pid)
+    if init:
+        assert zombies == [], "moby-dick's init left a zombie"
+    else:
+        assert len(zombies) == 1, "the control: a PID 1 that never waits keeps the orphan's zombie"
+
+
+def test_init_keeps_the_exit_status(cli):
+    assert cli("--init", "sh", "-c", "exit 7").returncode == 7
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+                                    signal.SIGUSR2, signal.SIGWINCH])
+def test_init_forwards_signals(number):
+    name = signal.Signals(number).name[3:]
+    script = f"trap 'echo got {name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"
+    process = subprocess.Popen(moby_dick_command("--init", "sh", "-c", script), stdout=subprocess.PIPE)
+    assert process.stdout.readline() == b"ready\n"
+    process.send_signal(number)
+    assert process.wait(timeout=30) == 42
+    assert process.stdout.read() == f"got {name}\n".encode()
+
+
+def test_without_init_pid_one_ignores_sigterm_and_with_init_it_dies():
+    plain = subprocess.Popen(moby_dick_command("sleep", "30"))
+    with_init = subprocess.Popen(moby_dick_command("--init", "sleep", "30"))
+    time.sleep(0.5)
+    plain.send_signal(signal.SIGTERM)
+    with_init.send_signal(signal.SIGTERM)
+    assert with_init.wait(timeout=10) == 128 + signal.SIGTERM
+    time.sleep(0.3)
+    assert plain.poll() is None, "the control: sleep as PID 1 has no SIGTERM handler, so the kernel drops it"
+    plain.kill()
+    plain.wait()
+    wait_for(lambda: not _processes_named("sleep 30"), "the container to die with moby-dick")
+
+
+def _processes_named(text):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").strip() == text.encode():
+                    found.append(entry)
+            except OSError:
+                pass
+    return found
