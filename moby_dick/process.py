@@ -29,7 +29,7 @@ import os
 # The C module under ``signal``: the Python wrapper builds enums, which costs ~9 ms per start.
 import _signal as signal
 
-from .errors import ExecError, MobyError
+from .errors import ExecError, MobyError, SyscallError
 from .namespaces import NamespaceId, namespace_ids
 from .records import Record
 
@@ -72,14 +72,32 @@ def decode_records(message: bytes) -> tuple[int | None, dict, bytes]:
 
 
 def encode_error(error: BaseException) -> bytes:
-    import pickle
+    """An error as text fields, not a pickle: after ``pivot_root`` the child may no longer reach the
+    standard library, so it must not need to import anything to report a failure."""
+    if isinstance(error, SyscallError):
+        fields = ("SyscallError", error.syscall, str(error.errno), error.path or "", error.hint or "")
+    elif isinstance(error, ExecError):
+        fields = ("ExecError", error.command, str(error.errno))
+    elif isinstance(error, MobyError):
+        fields = ("MobyError", str(error), str(error.exit_code))
+    else:
+        fields = ("MobyError", f"container setup failed: {type(error).__name__}: {error}", "125")
+    return b"E" + "\0".join(field.replace("\0", " ") for field in fields).encode("utf-8", "surrogateescape")
 
-    if not isinstance(error, MobyError):
-        error = MobyError(f"container setup failed: {type(error).__name__}: {error}")
-    return b"E" + pickle.dumps(error)
+
+def decode_error(payload: bytes) -> MobyError:
+    kind, *fields = payload[1:].decode("utf-8", "surrogateescape").split("\0")
+    if kind == "SyscallError":
+        syscall, number, path, hint = fields
+        return SyscallError(syscall, int(number), path or None, hint or None)
+    if kind == "ExecError":
+        return ExecError(fields[0], int(fields[1]))
+    error = MobyError(fields[0])
+    error.exit_code = int(fields[1])
+    return error
 
 
-def decode_payload(payload: bytes):
+def decode_value(payload: bytes):
     import pickle
 
     return pickle.loads(payload[1:])

@@ -25,7 +25,7 @@ from .errors import MobyError
 from .mountpoints import Guard, MountpointRegistry
 from .plan import plan
 from .plan import command as command_of
-from .process import child_main, decode_payload, decode_records
+from .process import child_main, decode_error, decode_records, decode_value
 from .records import Record
 from .spec import ContainerSpec
 from .syscalls import KERNEL
@@ -226,6 +226,8 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     steps = plan(spec)
     command = command_of(spec, os.environ)
     kernel.prepare()
+    if spec.function is not None:
+        import pickle  # noqa: F401  the child pickles the result after pivot_root, maybe out of the stdlib's reach
     cleanup: list = []
     try:
         _claim_mountpoints(spec, registry or MountpointRegistry(), cleanup)
@@ -256,11 +258,11 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     if pid_one is not None:
         container.pid = pid_one
     if payload.startswith(b"F"):
-        container.value = decode_payload(payload)
+        container.value = decode_value(payload)
     elif payload.startswith(b"E") or not container.namespaces:
         container.close()
         if payload.startswith(b"E"):
-            raise decode_payload(payload)
+            raise decode_error(payload)
         raise MobyError(f"container setup failed: the child exited with status {container._status}")
     return container
 

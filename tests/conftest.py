@@ -46,3 +46,19 @@ def tree_snapshot(root):
             st = os.lstat(path)
             snapshot[os.path.relpath(path, root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
     return snapshot
+
+
+@pytest.fixture
+def spawn():
+    """Start the moby-dick CLI as a background process; whatever a test leaves running is killed after it."""
+    started = []
+
+    def start(*args, **kwargs):
+        process = subprocess.Popen(moby_dick_command(*args), **kwargs)
+        started.append(process)
+        return process
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -23,7 +23,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass, field
 
-NAMES = ("hostname", "ipc", "network", "mount")
+NAMES = ("hostname", "ipc", "network", "mount", "pid", "init", "jail")
 
 
 class CannotRun(Exception):
@@ -41,8 +41,9 @@ class Claim:
 @dataclass
 class Section:
     title: str
-    rows: list  # (what, host, container)
+    rows: list  # (what, left, right): by default the host, then the container
     note: str = ""
+    columns: tuple = ("host", "container")
 
 
 @dataclass

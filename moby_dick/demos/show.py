@@ -22,8 +22,8 @@ def print_report(report: Report, file=None) -> None:
     for section in report.sections:
         table = Table(title=section.title, title_justify="left", show_lines=True)
         table.add_column("")
-        table.add_column("host")
-        table.add_column("container")
+        for column in section.columns:
+            table.add_column(column)
         for what, host, container in section.rows:
             table.add_row(what, str(host), str(container))
         console.print(table)
@@ -45,7 +45,7 @@ def _print_plain(report: Report, file=None) -> None:
     for section in report.sections:
         out(f"-- {section.title}")
         for what, host, container in section.rows:
-            out(f"   {what}: host={host!s} | container={container!s}")
+            out(f"   {what}: {section.columns[0]}={host!s} | {section.columns[1]}={container!s}")
         if section.note:
             out(f"   ({section.note})")
     for item in report.claims:

@@ -13,6 +13,8 @@ from moby_dick import demos
 from moby_dick.demos.__main__ import main as demos_main
 from moby_dick.mounts import MakeRootPrivate
 from moby_dick.namespaces import UnshareNamespaces
+from moby_dick.pid import ForkIntoPidNamespace
+from moby_dick.rootfs import ChrootOnly, PivotRoot
 
 pytestmark = pytest.mark.privileged
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,10 @@ def _without(kind):
                 step = UnshareNamespaces(tuple(k for k in step.kinds if k != kind))
             if kind == "propagation" and isinstance(step, MakeRootPrivate):
                 continue
+            if kind == "pid" and isinstance(step, ForkIntoPidNamespace):
+                continue
+            if kind == "pivot_root" and isinstance(step, PivotRoot):
+                step = ChrootOnly(step.new_root)
             steps.append(step)
         return steps
     return broken_plan
@@ -47,9 +53,16 @@ def _without(kind):
     ("ipc", "ipc", "the host's queue is invisible inside"),
     ("network", "net", "its only device is lo"),
     ("mount", "propagation", "the host never sees them, during or after the run"),
+    ("pid", "pid", "its first process is PID 1"),
+    ("jail", "pivot_root", "the chroot escape fails: '..' of the new root is the root"),
+    ("init", "init", "with --init, the orphaned zombie is reaped"),
 ])
 def test_removing_the_isolation_makes_the_demo_fail(monkeypatch, name, removed, failing_claim):
     monkeypatch.setattr(moby_dick.runner, "plan", _without(removed))
+    if removed == "init":  # moby-dick's init never started: the command is PID 1 itself
+        real_command = moby_dick.runner.command_of
+        monkeypatch.setattr(moby_dick.runner, "command_of",
+                            lambda spec, environ: real_command(spec, environ).replace(init=False))
     report = demos.run_demo(name)
     assert not report.held
     assert failing_claim in [c.text for c in report.failed]

@@ -155,8 +155,8 @@ def test_bad_jail_input_is_one_line_and_125(cli, rootfs, args, message):
     assert done.stderr.count(b"\n") == 1 and message.encode() in done.stderr, done.stderr
 
 
-def test_sigkill_of_moby_dick_leaves_no_process(rootfs):
-    process = subprocess.Popen(moby_dick_command("--rootfs", rootfs, "sleep", "987.5"))
+def test_sigkill_of_moby_dick_leaves_no_process(rootfs, spawn):
+    process = spawn("--rootfs", rootfs, "sleep", "987.5")
     wait_for(lambda: _count("987.5") >= 1, "the container to start")
     process.kill()
     process.wait()

@@ -72,19 +72,19 @@ def test_init_keeps_the_exit_status(cli):
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                                     signal.SIGUSR2, signal.SIGWINCH])
-def test_init_forwards_signals(number):
+def test_init_forwards_signals(number, spawn):
     name = signal.Signals(number).name[3:]
     script = f"trap 'echo got {name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"
-    process = subprocess.Popen(moby_dick_command("--init", "sh", "-c", script), stdout=subprocess.PIPE)
+    process = spawn("--init", "sh", "-c", script, stdout=subprocess.PIPE)
     assert process.stdout.readline() == b"ready\n"
     process.send_signal(number)
     assert process.wait(timeout=30) == 42
     assert process.stdout.read() == f"got {name}\n".encode()
 
 
-def test_without_init_pid_one_ignores_sigterm_and_with_init_it_dies():
-    plain = subprocess.Popen(moby_dick_command("sleep", "30"))
-    with_init = subprocess.Popen(moby_dick_command("--init", "sleep", "30"))
+def test_without_init_pid_one_ignores_sigterm_and_with_init_it_dies(spawn):
+    plain = spawn("sleep", "30")
+    with_init = spawn("--init", "sleep", "30")
     time.sleep(0.5)
     plain.send_signal(signal.SIGTERM)
     with_init.send_signal(signal.SIGTERM)

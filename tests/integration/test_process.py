@@ -70,9 +70,9 @@ def test_stdin_and_stdout_pass_through(cli):
     assert done.stdout == b"got:hello\n"
 
 
-def test_the_terminal_passes_through():
+def test_the_terminal_passes_through(spawn):
     master, slave = pty.openpty()
-    process = subprocess.Popen(moby_dick_command("sh", "-c", "test -t 0 && test -t 1 && read x && echo tty:$x"),
+    process = spawn("sh", "-c", "test -t 0 && test -t 1 && read x && echo tty:$x",
                                stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     os.write(master, b"yes\n")
@@ -87,9 +87,9 @@ TRAP = "trap 'exit {code}' {name}; echo ready; while :; do sleep 0.05; done"
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1])
-def test_signals_sent_to_moby_dick_reach_the_container(number):
+def test_signals_sent_to_moby_dick_reach_the_container(number, spawn):
     name = signal.Signals(number).name[3:]
-    process = subprocess.Popen(moby_dick_command("sh", "-c", TRAP.format(code=40 + number, name=name)),
+    process = spawn("sh", "-c", TRAP.format(code=40 + number, name=name),
                                stdout=subprocess.PIPE)
     assert process.stdout.readline() == b"ready\n"
     process.send_signal(number)
@@ -108,10 +108,10 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-def test_sigkill_of_moby_dick_kills_the_container_and_leaves_nothing(scratch):
+def test_sigkill_of_moby_dick_kills_the_container_and_leaves_nothing(scratch, spawn):
     marker = f"{1000 + uuid.uuid4().int % 1000}.{os.getpid()}"
     target = str(scratch / "made-by-moby-dick")
-    process = subprocess.Popen(moby_dick_command("--tmpfs", target, "sleep", marker))
+    process = spawn("--tmpfs", target, "sleep", marker)
     wait_for(lambda: any(pid != process.pid for pid in _processes_with(marker)), "the container to start")
     assert os.path.isdir(target)
     process.kill()

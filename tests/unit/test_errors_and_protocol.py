@@ -5,7 +5,7 @@ import pickle
 
 from moby_dick.errors import ExecError, SyscallError, UsageError
 from moby_dick.namespaces import NamespaceId
-from moby_dick.process import decode_payload, decode_ready, decode_records, encode_error, encode_ready, encode_value
+from moby_dick.process import decode_error, decode_ready, decode_records, decode_value, encode_error, encode_ready, encode_value
 
 
 def test_syscall_error_is_one_line_with_the_object():
@@ -30,9 +30,13 @@ def test_ready_record_round_trips():
 
 
 def test_error_record_round_trips_and_wraps_foreign_errors():
-    error = decode_payload(encode_error(SyscallError("mount", errno.EPERM, "/mytmp")))
-    assert isinstance(error, SyscallError) and error.path == "/mytmp"
-    wrapped = decode_payload(encode_error(ValueError("boom")))
+    error = decode_error(encode_error(SyscallError("mount", errno.EPERM, "/mytmp", "a hint")))
+    assert isinstance(error, SyscallError) and (error.path, error.errno, error.hint) == ("/mytmp", errno.EPERM, "a hint")
+    exec_error = decode_error(encode_error(ExecError("nosuch", errno.ENOENT)))
+    assert isinstance(exec_error, ExecError) and exec_error.exit_code == 127
+    usage = decode_error(encode_error(UsageError("bad\0input")))
+    assert str(usage) == "bad input" and usage.exit_code == 125
+    wrapped = decode_error(encode_error(ValueError("boom")))
     assert "ValueError: boom" in str(wrapped) and wrapped.exit_code == 125
 
 
@@ -40,5 +44,5 @@ def test_records_in_order_with_a_value():
     ids = {"pid": NamespaceId("pid", 4, 4026532200)}
     message = b"P 4242\n" + encode_ready(ids) + encode_value({"answer": 42})
     pid_one, got, payload = decode_records(message)
-    assert (pid_one, got, decode_payload(payload)) == (4242, ids, {"answer": 42})
+    assert (pid_one, got, decode_value(payload)) == (4242, ids, {"answer": 42})
     assert decode_records(b"") == (None, {}, b"")
