@@ -17,7 +17,7 @@ from .errors import UsageError
 
 HOST_TOOLS = ("sh", "ls", "cat", "echo", "ps", "hostname", "ip", "mount", "mkdir", "rm", "sleep", "true",
               "false", "id", "env", "uname", "touch", "grep", "wc", "head", "readlink")
-SKELETON = ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "mytmp")
+SKELETON = ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root")
 ETC = {"passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
        "group": "root:x:0:\nnogroup:x:65534:\n", "hostname": "containerhostname\n"}
 

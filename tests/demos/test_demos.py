@@ -95,7 +95,7 @@ def test_demos_module_runs_as_a_program():
     assert b"every claim held" in done.stdout
 
 
-@pytest.mark.parametrize("script", ["hostname", "ipc", "network", "mount"])
+@pytest.mark.parametrize("script", ["hostname", "ipc", "network", "mount", "jail"])
 def test_seed_terminal_session_scripts(script):
     # Run in a throwaway IPC and UTS namespace: the ipc session makes a queue "on the host".
     env = dict(os.environ, MOBY=f"{sys.executable} -m moby_dick")
