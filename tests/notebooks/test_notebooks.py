@@ -33,7 +33,8 @@ def outputs(notebook, kind):
 
 def test_the_course_has_its_lessons():
     assert [nb.stem for nb in NOTEBOOKS] == ["00-what-is-a-container", "01-hostname-uts", "02-ipc",
-                                             "03-network", "04-mounts-and-propagation"]
+                                             "03-network", "04-mounts-and-propagation", "05-pid-and-init",
+                                             "06-filesystem-jail"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -68,6 +69,8 @@ BREAK = """
 import moby_dick.runner
 from moby_dick.mounts import MakeRootPrivate
 from moby_dick.namespaces import UnshareNamespaces
+from moby_dick.pid import ForkIntoPidNamespace
+from moby_dick.rootfs import ChrootOnly, PivotRoot
 _real_plan = moby_dick.runner.plan
 def _broken_plan(spec):
     steps = []
@@ -76,6 +79,10 @@ def _broken_plan(spec):
             step = UnshareNamespaces(tuple(k for k in step.kinds if k != {kind!r}))
         if {kind!r} == "propagation" and isinstance(step, MakeRootPrivate):
             continue
+        if {kind!r} == "pid" and isinstance(step, ForkIntoPidNamespace):
+            continue
+        if {kind!r} == "pivot_root" and isinstance(step, PivotRoot):
+            step = ChrootOnly(step.new_root)
         steps.append(step)
     return steps
 moby_dick.runner.plan = _broken_plan
@@ -84,7 +91,8 @@ moby_dick.runner.plan = _broken_plan
 
 @pytest.mark.privileged
 @pytest.mark.parametrize("lesson, kind", [("01-hostname-uts", "uts"), ("02-ipc", "ipc"), ("03-network", "net"),
-                                          ("04-mounts-and-propagation", "propagation")])
+                                          ("04-mounts-and-propagation", "propagation"), ("05-pid-and-init", "pid"),
+                                          ("06-filesystem-jail", "pivot_root")])
 def test_a_broken_isolation_fails_the_lessons_checks(lesson, kind):
     from nbclient.exceptions import CellExecutionError
 
