@@ -43,6 +43,14 @@ options:
   -e, --env KEY=VALUE    set an environment variable (repeatable)
   -u, --user UID[:GID]   run the command as this user
   --jail pivot|chroot    chroot: a plain chroot, escapable (the jail demo's negative control)
+  --memory SIZE          memory limit (64m, 1g ...); the kernel's OOM killer stops the container
+  --memory-swap SIZE     memory plus swap limit (-1: unlimited swap)
+  --pids-limit N         at most N processes (a fork bomb stops there)
+  --cpus N               at most N CPUs' worth of time (0.5: half of one)
+  --cpu-shares N         relative CPU weight (v1 shares; converted to cpu.weight on v2)
+  --cgroup-parent PATH   create the container's cgroup beneath PATH (default: moby-dick's own cgroup)
+  --cgroupns private|host  private: the container sees its cgroup as the root (default with --rootfs)
+  --stats                at exit, print peak memory, CPU time and refused forks, from the cgroup
   --propagation private|slave|unchanged
                          what / becomes in the new mount namespace before anything is mounted
                          (unchanged reproduces the seed's propagation bug)
@@ -72,6 +80,14 @@ _OPTIONS = {
     "--env": ("env", True, None), "-e": ("env", True, None),
     "--user": ("user", True, None), "-u": ("user", True, None),
     "--jail": ("jail", True, ("pivot", "chroot")),
+    "--memory": ("memory", True, None), "-m": ("memory", True, None),
+    "--memory-swap": ("memory_swap", True, None),
+    "--pids-limit": ("pids_limit", True, None),
+    "--cpus": ("cpus", True, None),
+    "--cpu-shares": ("cpu_shares", True, None),
+    "--cgroup-parent": ("cgroup_parent", True, None),
+    "--cgroupns": ("cgroupns", True, ("private", "host")),
+    "--stats": ("stats", False, None),
     "--dry-run": ("dry_run", False, None),
 }
 
@@ -96,6 +112,9 @@ class Invocation:
         self.env: list = []
         self.jail = "pivot"
         self.source = "auto"  # mkrootfs --from
+        self.memory = self.memory_swap = self.pids_limit = self.cpus = self.cpu_shares = None
+        self.cgroup_parent = self.cgroupns = None
+        self.stats = False
 
     def spec(self):
         from .spec import ContainerSpec
@@ -106,7 +125,16 @@ class Invocation:
                              seed_tmpfs=not self.no_mytmp, share=frozenset(share),
                              propagation=self.propagation, init=self.init, rootfs=self.rootfs,
                              read_only=self.read_only, volumes=tuple(self.volumes), workdir=self.workdir,
-                             env=tuple(self.env), user=self.user, jail=self.jail)
+                             env=tuple(self.env), user=self.user, jail=self.jail, limits=self.limits(),
+                             cgroup_parent=self.cgroup_parent, accounting=self.stats, cgroupns=self.cgroupns)
+
+    def limits(self):
+        texts = (self.memory, self.memory_swap, self.pids_limit, self.cpus, self.cpu_shares)
+        if all(text is None for text in texts):
+            return None
+        from .cgroups import parse_limits
+
+        return parse_limits(*texts)
 
 
 def parse_args(args: list[str]) -> Invocation:
@@ -221,9 +249,35 @@ def _run(invocation: Invocation) -> int:
     saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     block_forwarded_signals()
     try:
-        return start(spec).wait_forwarding_signals().exit_code
+        result = start(spec).wait_forwarding_signals()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+    if result.oom_killed:
+        print(f"moby-dick: the container ran out of memory: the kernel's OOM killer stopped it at its "
+              f"--memory limit of {_mib(spec.limits.memory)}", file=sys.stderr)
+    if invocation.stats:
+        print(f"moby-dick: {format_stats(result.stats)}", file=sys.stderr)
+    return result.exit_code
+
+
+def _mib(size) -> str:
+    return f"{size / (1 << 20):.0f} MiB" if size is not None else "?"
+
+
+def format_stats(stats: dict | None) -> str:
+    """One line: peak memory, CPU time, refused forks. Pure."""
+    if not stats:
+        return "no statistics (the container had no cgroup)"
+    parts = [f"peak memory {_mib(stats.get('peak_memory_bytes'))}"]
+    if stats.get("cpu_seconds") is not None:
+        parts.append(f"CPU time {stats['cpu_seconds']:.2f} s")
+    if stats.get("pids_refused") is not None:
+        parts.append(f"forks refused by --pids-limit {stats['pids_refused']}")
+    if stats.get("cpu_throttled"):
+        parts.append(f"throttled {stats['cpu_throttled']} times by --cpus")
+    if stats.get("oom_kills"):
+        parts.append(f"OOM kills {stats['oom_kills']}")
+    return ", ".join(parts)
 
 
 def _cleanup() -> int:
@@ -233,6 +287,10 @@ def _cleanup() -> int:
         raise UsageError("cleanup needs root; run it with sudo")
     for path in MountpointRegistry().sweep():
         print(f"removed mount point {path}")
+    from .cgroups import sweep
+
+    for path in sweep():
+        print(f"removed cgroup {path}")
     from .images import clear_cache
     from .spec import ContainerSpec
 

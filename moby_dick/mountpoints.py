@@ -12,14 +12,12 @@ unlinked files and directories"). So:
 * the run that ends last (its ``LOCK_EX|LOCK_NB`` succeeds) removes the directory and the lock file;
 * a short exclusive lock on ``<state>/.lock`` orders creation against removal.
 
-If moby-dick itself is SIGKILLed it cannot clean up; a small **guard** process (forked only when a
-run holds such a claim) waits for the parent to go away and then releases the claim. Syscalls:
-``mkdir(2)``, ``rmdir(2)``, ``flock(2)``, ``fork(2)``, ``setsid(2)``. Read flock(2).
+If moby-dick itself is SIGKILLed it cannot clean up; :mod:`moby_dick.guard` then releases the claim.
+Syscalls: ``mkdir(2)``, ``rmdir(2)``, ``flock(2)``. Read flock(2).
 """
 
 from __future__ import annotations
 
-import _signal as signal  # the C module: the ``signal`` wrapper's enums cost ~9 ms per start
 import errno
 import fcntl
 import os
@@ -154,66 +152,3 @@ class MountpointRegistry:
             finally:
                 os.close(fd)
         return held
-
-
-class Guard:
-    """A forked process that releases ``claims`` if the parent dies before :meth:`dismiss`.
-
-      parent                         guard (setsid, comm "moby-dick:guard")
-        |-- fork ---------------------->|  read(pipe) ... blocks
-        |   ... container runs ...       |
-        |-- "d" + close (normal end) --->|  exit: the parent released the claims itself
-        or: parent SIGKILLed, pipe EOF ->|  release every claim, exit
-    """
-
-    def __init__(self, registry: MountpointRegistry, claims: list[Claim]):
-        read_end, self._write_end = os.pipe2(os.O_CLOEXEC)
-        keep = {read_end} | {claim.fd for claim in claims}
-        self.pid = os.fork()
-        if self.pid == 0:  # the guard
-            code = 0
-            try:
-                os.setsid()  # out of the terminal's process group: ^C must not kill it
-                for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-                    signal.signal(number, signal.SIG_IGN)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                _close_all_but(keep)
-                _set_process_name(b"moby-dick:guard")
-                if os.read(read_end, 1) != b"d":
-                    for claim in claims:
-                        registry.release(claim)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(read_end)
-
-    def dismiss(self) -> None:
-        if self._write_end >= 0:
-            os.write(self._write_end, b"d")
-            os.close(self._write_end)
-            self._write_end = -1
-            os.waitpid(self.pid, 0)
-
-
-def _close_all_but(keep: set[int]) -> None:
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    keep = keep | {0, 1, 2}
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def _set_process_name(name: bytes) -> None:
-    from .syscalls import KERNEL, PR_SET_NAME
-
-    try:
-        KERNEL.prctl(PR_SET_NAME, name)
-    except OSError:
-        pass

@@ -16,6 +16,7 @@ The order matters:
 
 from __future__ import annotations
 
+from .cgroups import JoinCgroup
 from .mounts import MakeRootPrivate, MountTmpfs
 from .namespaces import UnshareNamespaces
 from .pid import ForkIntoPidNamespace, MountProc
@@ -24,9 +25,14 @@ from .spec import SHAREABLE, ContainerSpec
 from .uts import SetHostname
 
 
-def plan(spec: ContainerSpec) -> list:
+def plan(spec: ContainerSpec, cgroup_procs: tuple = ()) -> list:
+    """``cgroup_procs``: the ``cgroup.procs`` files of the container's cgroup, when it has one; the
+    child joins it first, so that everything after runs, and is counted, inside its limits."""
     kinds = tuple(kind for kind in ("mnt",) + SHAREABLE if kind not in spec.share)
-    steps: list = [UnshareNamespaces(kinds)]
+    if cgroup_procs and spec.private_cgroupns:
+        kinds += ("cgroup",)  # unshared after joining: the container's cgroup becomes its root
+    steps: list = [JoinCgroup(cgroup_procs)] if cgroup_procs else []
+    steps.append(UnshareNamespaces(kinds))
     if "pid" in kinds:
         steps.append(ForkIntoPidNamespace())
     if spec.propagation != "unchanged":

@@ -43,6 +43,7 @@ class MountEntry:
     propagation: tuple[str, ...]  # optional fields: ("shared:1",), ("master:2",), () for private
     fstype: str
     source: str
+    super_options: str = ""  # per-superblock options; for a v1 cgroup mount, its controllers
 
     @property
     def is_shared(self) -> bool:
@@ -77,6 +78,7 @@ def parse_mountinfo(text: str) -> list[MountEntry]:
             mount_point=_unescape(fields[4]), options=fields[5],
             propagation=tuple(fields[6:separator]), fstype=fields[separator + 1],
             source=_unescape(fields[separator + 2]),
+            super_options=fields[separator + 3] if len(fields) > separator + 3 else "",
         ))
     return entries
 

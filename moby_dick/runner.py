@@ -8,7 +8,7 @@
 
 Processes: the caller forks the container's child (see :mod:`moby_dick.process` for the protocol);
 ``unshare`` happens in that child, never in the caller, so a multithreaded caller (a pytest-xdist
-worker, a Jupyter kernel) works. A guard process is forked only when this run created a mount-point
+worker, a Jupyter kernel) works. A guard process is forked only when this run created a cgroup or a mount-point
 directory on the host (see :mod:`moby_dick.mountpoints`).
 """
 
@@ -22,7 +22,8 @@ import _signal as signal
 
 from . import validate
 from .errors import MobyError
-from .mountpoints import Guard, MountpointRegistry
+from .guard import Guard
+from .mountpoints import MountpointRegistry
 from .plan import plan
 from .plan import command as command_of
 from .process import child_main, decode_error, decode_records, decode_value
@@ -40,8 +41,13 @@ class Result(Record):
     """exit_code: 128+N when killed by signal N, as a shell reports it; namespaces: {kind: NamespaceId}
     of the container's process; stdout/stderr: captured bytes or None; signal: what killed it, or None."""
 
-    __slots__ = ("exit_code", "namespaces", "pid", "stdout", "stderr", "signal", "value")
-    DEFAULTS = {"stdout": None, "stderr": None, "signal": None, "value": None}
+    __slots__ = ("exit_code", "namespaces", "pid", "stdout", "stderr", "signal", "value", "stats")
+    DEFAULTS = {"stdout": None, "stderr": None, "signal": None, "value": None, "stats": None}
+
+    @property
+    def oom_killed(self) -> bool:
+        """The kernel's OOM killer stopped the container at its memory limit (from the cgroup's counters)."""
+        return bool(self.stats and self.stats.get("oom_kills")) and self.signal == 9
 
     @property
     def text(self) -> str:
@@ -67,7 +73,9 @@ class Container:
         self.value = None  # what ContainerSpec.function returned, when it ran instead of a program
         self.namespaces: dict = {}  # {kind: NamespaceId}, as the child reported them
         self._stdout, self._stderr = stdout, stderr  # pipes, when the output is captured
-        self._cleanup = cleanup if cleanup is not None else []  # callables, run last-first by close()
+        self._cleanup = cleanup if cleanup is not None else []  # callables, run in order by close()
+        self.cgroup = None  # moby_dick.cgroups.Cgroup, when the container has one
+        self.stats: dict | None = None  # what it used, read from the cgroup at the end
         self._status: int | None = None  # the wait status, once reaped
 
     def __enter__(self) -> Container:
@@ -119,7 +127,7 @@ class Container:
             raise
         self.close()
         code, number = exit_code_from_status(self._status)
-        return Result(code, self.namespaces, self.pid, out, err, number, self.value)
+        return Result(code, self.namespaces, self.pid, out, err, number, self.value, self.stats)
 
     def wait_forwarding_signals(self) -> Result:
         """Wait as the CLI does: pass on signals sent to moby-dick. Call :func:`block_forwarded_signals` first."""
@@ -134,7 +142,7 @@ class Container:
         finally:
             self.close()
         code, number = exit_code_from_status(self._status)
-        return Result(code, self.namespaces, self.pid, signal=number)
+        return Result(code, self.namespaces, self.pid, signal=number, stats=self.stats)
 
     def _collect_output(self, timeout):
         if self._stdout is None and self._stderr is None:
@@ -171,8 +179,9 @@ class Container:
             if fd is not None:
                 os.close(fd)
         self._stdout = self._stderr = None
-        while self._cleanup:
-            self._cleanup.pop()()
+        if self.cgroup is not None and self.stats is None:
+            self.stats = self.cgroup.stats()  # before the clean-up removes the cgroup
+        _run_in_order(self._cleanup)
 
 
 def _kill(pid: int, number: int = signal.SIGKILL) -> None:
@@ -201,18 +210,32 @@ def block_forwarded_signals() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, set(FORWARDED_SIGNALS) | {signal.SIGCHLD})
 
 
-def _claim_mountpoints(spec: ContainerSpec, registry: MountpointRegistry, cleanup: list) -> None:
-    if spec.rootfs:
-        return  # mount points are made inside the container's own root
-    claims = []
-    for path in spec.tmpfs_paths:
-        claim = registry.acquire(path)
-        if claim is not None:
-            claims.append(claim)
-            cleanup.append(lambda claim=claim: registry.release(claim))
-    if claims:
-        guard = Guard(registry, claims)
-        cleanup.append(guard.dismiss)  # runs last: after every claim was released
+def _run_in_order(actions: list) -> None:
+    while actions:
+        actions.pop(0)()
+
+
+def _prepare_host(spec: ContainerSpec, registry: MountpointRegistry, cleanup: list):
+    """What the container needs on the host before it starts: its cgroup, the mount-point
+    directories it mounts on (unless it has its own root), and a guard that undoes both if
+    moby-dick is killed. Appends the clean-up actions to ``cleanup``; returns the cgroup or None."""
+    cgroup, claims = None, []
+    if spec.wants_cgroup:
+        from .cgroups import Cgroup, Limits, detect
+
+        cgroup = Cgroup(detect(), spec.limits or Limits(), spec.cgroup_parent)
+        cgroup.create()
+        cleanup.append(cgroup.remove)
+    if not spec.rootfs:
+        for path in spec.tmpfs_paths:
+            claim = registry.acquire(path)
+            if claim is not None:
+                claims.append(claim)
+                cleanup.append(lambda claim=claim: registry.release(claim))
+    if cleanup:
+        guard = Guard(list(cleanup), keep_fds=[claim.fd for claim in claims])
+        cleanup.append(guard.dismiss)  # last: after everything was undone
+    return cgroup
 
 
 def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = None,
@@ -223,14 +246,14 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         from .images import unpack_tarball
 
         spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir))
-    steps = plan(spec)
     command = command_of(spec, os.environ)
     kernel.prepare()
     if spec.function is not None:
         import pickle  # noqa: F401  the child pickles the result after pivot_root, maybe out of the stdlib's reach
     cleanup: list = []
     try:
-        _claim_mountpoints(spec, registry or MountpointRegistry(), cleanup)
+        cgroup = _prepare_host(spec, registry or MountpointRegistry(), cleanup)
+        steps = plan(spec, cgroup.procs_files() if cgroup else ())
         parent_fds, stdio = [], [stdin, None, None]
         if capture:
             if stdin is None:
@@ -249,10 +272,10 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
             if fd is not None and fd != stdin:
                 os.close(fd)
         container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=cleanup)
+        container.cgroup = cgroup
         message = _read_all(sync_read)
     except BaseException:
-        while cleanup:
-            cleanup.pop()()
+        _run_in_order(cleanup)
         raise
     pid_one, container.namespaces, payload = decode_records(message)
     if pid_one is not None:

@@ -24,14 +24,19 @@ class ContainerSpec(Record):
     into; read_only: no copy-on-write layer, a read-only root; volumes: "HOST:CONTAINER[:ro]" texts;
     workdir: the command's directory; env: "KEY=VALUE" texts; user: "UID[:GID]"; jail: "pivot" (the
     real one) or "chroot" (the escapable negative control); function: a Python callable run inside
-    instead of argv (its result comes back in Result.value); cache_dir: where tarballs are unpacked.
+    instead of argv (its result comes back in Result.value); cache_dir: where tarballs are unpacked;
+    limits: cgroups.Limits or None; cgroup_parent: a cgroup path to create the container's cgroup under
+    (default: moby-dick's own); accounting: a cgroup even without limits, for Result.stats; cgroupns:
+    "private" or "host" (None: private with a rootfs, host without).
     """
 
     __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
-                 "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir")
+                 "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir",
+                 "limits", "cgroup_parent", "accounting", "cgroupns")
     DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
                 "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
-                "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs"}
+                "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs",
+                "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +52,14 @@ class ContainerSpec(Record):
         if "uts" in self.share:
             return None
         return self.hostname if self.hostname is not None else DEFAULT_HOSTNAME
+
+    @property
+    def wants_cgroup(self) -> bool:
+        return self.limits is not None or self.accounting or self.cgroup_parent is not None
+
+    @property
+    def private_cgroupns(self) -> bool:
+        return self.cgroupns == "private" or (self.cgroupns is None and bool(self.rootfs))
 
     @property
     def tmpfs_paths(self) -> tuple[str, ...]:

@@ -94,6 +94,15 @@ class Kernel:
     def makedirs(self, path: str, mode: int = 0o755) -> None:
         os.makedirs(path, mode, exist_ok=True)
 
+    def write_file(self, path: str, text: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, text.encode())
+        except OSError as error:
+            raise SyscallError("write", error.errno, path) from None
+        finally:
+            os.close(fd)
+
     def touch(self, path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 

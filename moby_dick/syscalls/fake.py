@@ -46,6 +46,9 @@ class RecordingKernel:
     def makedirs(self, path: str, mode: int = 0o755) -> None:
         self._record("makedirs", path, path=path)
 
+    def write_file(self, path: str, text: str) -> None:
+        self._record("write_file", path, text, path=path)
+
     def touch(self, path: str) -> None:
         self._record("touch", path, path=path)
 

@@ -32,9 +32,9 @@ def test_demo_holds_with_its_control(name):
 def _without(kind):
     real_plan = moby_dick.runner.plan
 
-    def broken_plan(spec):
+    def broken_plan(spec, *args):
         steps = []
-        for step in real_plan(spec):
+        for step in real_plan(spec, *args):
             if isinstance(step, UnshareNamespaces):
                 step = UnshareNamespaces(tuple(k for k in step.kinds if k != kind))
             if kind == "propagation" and isinstance(step, MakeRootPrivate):

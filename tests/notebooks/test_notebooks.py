@@ -72,9 +72,9 @@ from moby_dick.namespaces import UnshareNamespaces
 from moby_dick.pid import ForkIntoPidNamespace
 from moby_dick.rootfs import ChrootOnly, PivotRoot
 _real_plan = moby_dick.runner.plan
-def _broken_plan(spec):
+def _broken_plan(spec, *args):
     steps = []
-    for step in _real_plan(spec):
+    for step in _real_plan(spec, *args):
         if isinstance(step, UnshareNamespaces):
             step = UnshareNamespaces(tuple(k for k in step.kinds if k != {kind!r}))
         if {kind!r} == "propagation" and isinstance(step, MakeRootPrivate):

@@ -1,0 +1,377 @@
+"""Resource limits with cgroups, v1 and v2, and what the container used.
+
+Syscalls: none of its own: cgroups are a file system. ``mkdir(2)`` makes a cgroup, ``write(2)`` to its
+files sets limits (``memory.max`` / ``memory.limit_in_bytes`` ...), writing ``0`` to ``cgroup.procs``
+moves the writer in (every child it forks stays there), reading the files reports usage, ``rmdir(2)``
+removes an empty cgroup. Read cgroups(7), the kernel's Documentation/admin-guide/cgroup-v2.rst and
+cgroup-v1/{memory,pids,cpuacct}.rst, and sched-bwc.rst for CPU quotas.
+
+Two layouts exist. **v2** (most machines): one tree, every controller in it, files such as
+``memory.max``, ``pids.max``, ``cpu.max``, ``cpu.weight``. **v1** (this course's VM; "hybrid" when a v2
+tree without those controllers is mounted too): one tree per controller under
+``/sys/fs/cgroup/<controller>/``, files such as ``memory.limit_in_bytes``, ``cpu.cfs_quota_us``.
+
+Placement: the container's cgroup is created *beneath the cgroup moby-dick itself runs in*, per
+hierarchy, as read from ``/proc/self/cgroup`` (or beneath ``--cgroup-parent``), and named
+``moby-dick-<creator pid>-<random>``: a name moby-dick can recognise as its own, and whose creator can
+be checked for life. The child joins it before anything else, so there is no moment without limits.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from .errors import MobyError, UsageError
+from .records import Record
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+PREFIX = "moby-dick-"
+CPU_PERIOD_US = 100_000
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+MAX_MEMORY = 1 << 50  # 1 PiB: beyond it a "limit" is a typo
+MIN_MEMORY = 6 << 20  # the kernel and the runtime need some: docker's minimum is 6 MiB
+
+
+class Limits(Record):
+    """memory, memory_swap: bytes (memory_swap is memory + swap, -1 unlimited); pids: a count;
+    cpus: a fraction of CPUs (0.5 = half of one); cpu_shares: v1 shares (v2 weight is derived)."""
+
+    __slots__ = ("memory", "memory_swap", "pids", "cpus", "cpu_shares")
+    DEFAULTS = {"memory": None, "memory_swap": None, "pids": None, "cpus": None, "cpu_shares": None}
+
+    def controllers(self) -> set[str]:
+        wanted = set()
+        if self.memory is not None or self.memory_swap is not None:
+            wanted.add("memory")
+        if self.pids is not None:
+            wanted.add("pids")
+        if self.cpus is not None or self.cpu_shares is not None:
+            wanted.add("cpu")
+        return wanted
+
+
+# ---- parsing (pure) ---------------------------------------------------------------------------
+
+def parse_size(text: str, what: str = "--memory") -> int:
+    """``64m`` -> 67108864. Units b, k, m, g, t (powers of 1024), as docker takes them."""
+    value = text.strip().lower()
+    unit = value[-1] if value and value[-1] in _UNITS and not value[-1].isdigit() else ""
+    number = value[: len(value) - len(unit)]
+    if not number or not number.replace(".", "", 1).isdigit():
+        raise UsageError(f'{what} "{text}": give a size such as 64m, 512k or 1g')
+    size = int(float(number) * _UNITS[unit])
+    if size <= 0:
+        raise UsageError(f'{what} "{text}": must be more than zero')
+    if size > MAX_MEMORY:
+        raise UsageError(f'{what} "{text}": more than 1 PiB is surely a typo')
+    return size
+
+
+def parse_limits(memory=None, memory_swap=None, pids=None, cpus=None, cpu_shares=None,
+                 cpu_count: int | None = None) -> Limits:
+    """The CLI's texts -> Limits, with one readable UsageError for each kind of bad value."""
+    limits = {}
+    if memory is not None:
+        limits["memory"] = parse_size(memory)
+        if limits["memory"] < MIN_MEMORY:
+            raise UsageError(f'--memory "{memory}": the minimum is 6m')
+    if memory_swap is not None:
+        if memory is None:
+            raise UsageError("--memory-swap needs --memory")
+        limits["memory_swap"] = -1 if memory_swap.strip() == "-1" else parse_size(memory_swap, "--memory-swap")
+        if limits["memory_swap"] != -1 and limits["memory_swap"] < limits["memory"]:
+            raise UsageError("--memory-swap is memory plus swap: it cannot be less than --memory")
+    if pids is not None:
+        if not pids.strip().isdigit() or int(pids) < 1 or int(pids) > 4_194_304:
+            raise UsageError(f'--pids-limit "{pids}": give a whole number from 1 to 4194304')
+        limits["pids"] = int(pids)
+    if cpus is not None:
+        try:
+            value = float(cpus)
+        except ValueError:
+            raise UsageError(f'--cpus "{cpus}": give a number such as 0.5') from None
+        available = cpu_count or os.cpu_count() or 1
+        if not 0.01 <= value <= available:
+            raise UsageError(f'--cpus "{cpus}": choose from 0.01 to {available} (the CPUs of this machine)')
+        limits["cpus"] = value
+    if cpu_shares is not None:
+        if not cpu_shares.strip().isdigit() or not 2 <= int(cpu_shares) <= 262144:
+            raise UsageError(f'--cpu-shares "{cpu_shares}": give a whole number from 2 to 262144')
+        limits["cpu_shares"] = int(cpu_shares)
+    return Limits(**limits)
+
+
+def limit_files(limits: Limits, version: str) -> dict[str, dict[str, str]]:
+    """``{controller: {file: text}}`` to write for ``limits`` under cgroup ``version`` ("v1"/"v2"). Pure."""
+    files: dict[str, dict[str, str]] = {}
+    if version == "v2":
+        v2: dict[str, str] = {}
+        if limits.memory is not None:
+            v2["memory.max"] = str(limits.memory)
+        if limits.memory_swap is not None:
+            v2["memory.swap.max"] = "max" if limits.memory_swap == -1 else str(limits.memory_swap - limits.memory)
+        if limits.pids is not None:
+            v2["pids.max"] = str(limits.pids)
+        if limits.cpus is not None:
+            v2["cpu.max"] = f"{round(limits.cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}"
+        if limits.cpu_shares is not None:  # the kernel's own mapping, as runc and crun use it
+            v2["cpu.weight"] = str(1 + ((limits.cpu_shares - 2) * 9999) // 262142)
+        return {"": v2} if v2 else {}
+    if limits.memory is not None:
+        memory = files.setdefault("memory", {})
+        memory["memory.limit_in_bytes"] = str(limits.memory)
+        if limits.memory_swap is not None:
+            memory["memory.memsw.limit_in_bytes"] = str(limits.memory_swap)
+    if limits.pids is not None:
+        files.setdefault("pids", {})["pids.max"] = str(limits.pids)
+    if limits.cpus is not None:
+        files.setdefault("cpu", {}).update({"cpu.cfs_period_us": str(CPU_PERIOD_US),
+                                            "cpu.cfs_quota_us": str(round(limits.cpus * CPU_PERIOD_US))})
+    if limits.cpu_shares is not None:
+        files.setdefault("cpu", {})["cpu.shares"] = str(limits.cpu_shares)
+    return files
+
+
+# ---- the layout (pure parsers; the readers take the paths as parameters) ----------------------
+
+class Layout(Record):
+    """version: "v2", "v1" or "hybrid"; roots: {controller: (mount point, own cgroup path)}; for v2
+    the single key "" holds the unified tree. ``available``: controllers usable for limits."""
+
+    __slots__ = ("version", "roots", "available")
+
+
+def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_ROOT) -> Layout:
+    own = {}  # hierarchy id -> (controllers, path)
+    for line in self_cgroup.splitlines():
+        number, controllers, path = line.split(":", 2)
+        own[controllers] = path
+    v1_roots, v2_root = {}, None
+    for entry in mountinfo_entries:
+        if not entry.mount_point.startswith(cgroup_root):
+            continue
+        if entry.fstype == "cgroup2":
+            v2_root = (entry.mount_point, own.get("", "/"))
+        elif entry.fstype == "cgroup":
+            names = [o for o in entry.super_options.split(",") if o in ("memory", "pids", "cpu", "cpuacct",
+                                                                         "freezer", "cpuset", "blkio", "devices")]
+            key = ",".join(sorted(names))
+            path = next((p for c, p in own.items() if sorted(c.split(",")) == sorted(names)), "/")
+            for name in names:
+                v1_roots[name] = (entry.mount_point, path)
+    if v1_roots:
+        version = "hybrid" if v2_root else "v1"
+        return Layout(version, v1_roots, frozenset(v1_roots))
+    if v2_root:
+        return Layout("v2", {"": v2_root}, frozenset())  # available: read from cgroup.controllers
+    return Layout("none", {}, frozenset())
+
+
+def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
+    from .probe import parse_mountinfo
+
+    with open(f"{proc}/self/mountinfo") as file:
+        entries = parse_mountinfo(file.read())
+    with open(f"{proc}/self/cgroup") as file:
+        layout = parse_layout(entries, file.read(), cgroup_root)
+    if layout.version == "v2":
+        mount, path = layout.roots[""]
+        try:
+            with open(os.path.join(mount, path.lstrip("/"), "cgroup.controllers")) as file:
+                layout = layout.replace(available=frozenset(file.read().split()))
+        except OSError:
+            pass
+    return layout
+
+
+# ---- a container's cgroup ---------------------------------------------------------------------
+
+class Cgroup:
+    """The container's cgroup: one directory per hierarchy it needs (v1), or one (v2).
+
+    Created by the parent before the fork; the child joins it (:class:`JoinCgroup`); after the
+    container exits, :meth:`remove` kills what is left and removes the directories.
+    """
+
+    def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None):
+        self.layout, self.limits = layout, limits
+        self.name = name or f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
+        self.dirs: dict[str, str] = {}  # controller ("" for v2) -> directory
+        wanted = limits.controllers()
+        if layout.version == "v2":
+            missing = wanted - set(layout.available)
+            if missing:
+                raise MobyError(f"cgroup v2: the {', '.join(sorted(missing))} controller is not enabled for "
+                                f"moby-dick's cgroup (cgroup.controllers of {self._base('')}); run moby-dick in a "
+                                "cgroup whose parent delegates it")
+            self.dirs[""] = os.path.join(parent or self._base(""), self.name)
+        else:
+            missing = wanted - set(layout.available)
+            if missing:
+                raise MobyError(f"this kernel has no {', '.join(sorted(missing))} cgroup controller mounted; "
+                                f"drop the limit that needs it")
+            # memory, pids, cpu for limits; cpuacct for the CPU time --stats reports
+            for controller in sorted((wanted | {"memory", "pids", "cpuacct"}) & set(layout.available)):
+                base = self._base(controller) if parent is None else os.path.join(
+                    layout.roots[controller][0], parent.lstrip("/"))
+                self.dirs[controller] = os.path.join(base, self.name)
+
+    def _base(self, controller: str) -> str:
+        mount, path = self.layout.roots[controller]
+        return os.path.join(mount, path.lstrip("/"))
+
+    def create(self) -> None:
+        """mkdir every directory and write the limits; on any failure remove what was made."""
+        made = []
+        try:
+            for controller, directory in self.dirs.items():
+                parent = os.path.dirname(directory)
+                if not os.path.isdir(parent):
+                    raise UsageError(f'cgroup parent "{parent}" does not exist')
+                try:
+                    os.mkdir(directory)
+                except OSError as error:
+                    raise MobyError(f'cannot create cgroup "{directory}": {error.strerror}'
+                                    + (" (is the cgroup file system read-only?)" if error.errno == 30 else "")) from None
+                made.append(directory)
+            version = "v2" if self.layout.version == "v2" else "v1"
+            for controller, files in limit_files(self.limits, version).items():
+                for name, text in files.items():
+                    path = os.path.join(self.dirs[controller], name)
+                    try:
+                        with open(path, "w") as file:
+                            file.write(text)
+                    except OSError as error:
+                        raise MobyError(f'cannot set {name} to {text} in "{self.dirs[controller]}": '
+                                        f"{error.strerror}") from None
+        except BaseException:
+            for directory in reversed(made):
+                _rmdir_quietly(directory)
+            raise
+
+    def procs_files(self) -> tuple[str, ...]:
+        return tuple(os.path.join(directory, "cgroup.procs") for directory in self.dirs.values())
+
+    def pids(self) -> set[int]:
+        found = set()
+        for path in self.procs_files():
+            try:
+                with open(path) as file:
+                    found.update(int(line) for line in file.read().split())
+            except FileNotFoundError:
+                pass
+        return found
+
+    def read(self, controller: str, name: str) -> str | None:
+        directory = self.dirs.get(controller) if controller in self.dirs else self.dirs.get("")
+        if directory is None:
+            return None
+        try:
+            with open(os.path.join(directory, name)) as file:
+                return file.read()
+        except OSError:
+            return None
+
+    def stats(self) -> dict:
+        """What the container used, read from the cgroup's own files (``None``: not available)."""
+        v2 = self.layout.version == "v2"
+        peak = self.read("memory", "memory.peak" if v2 else "memory.max_usage_in_bytes")
+        if v2:
+            cpu = _field(self.read("", "cpu.stat"), "usage_usec")
+            cpu_seconds = None if cpu is None else cpu / 1e6
+        else:
+            usage = self.read("cpuacct", "cpuacct.usage")
+            cpu_seconds = None if usage is None else int(usage) / 1e9
+        return {"peak_memory_bytes": None if peak is None else int(peak.split()[0]),
+                "cpu_seconds": cpu_seconds,
+                "pids_refused": _field(self.read("pids", "pids.events"), "max"),
+                "oom_kills": self.oom_kills(),
+                "cpu_throttled": _field(self.read("cpu", "cpu.stat"), "nr_throttled")}
+
+    def oom_kills(self) -> int | None:
+        if self.layout.version == "v2":
+            return _field(self.read("", "memory.events"), "oom_kill")
+        return _field(self.read("memory", "memory.oom_control"), "oom_kill")
+
+    def remove(self, timeout: float = 5.0) -> None:
+        """Kill every process left in the cgroup, then remove its directories."""
+        kill_file = os.path.join(self.dirs.get("", ""), "cgroup.kill") if "" in self.dirs else None
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self.pids()
+            if kill_file and pids and os.path.exists(kill_file):
+                with open(kill_file, "w") as file:
+                    file.write("1")
+            for pid in pids:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+            if all(_rmdir_quietly(d) for d in self.dirs.values()) or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+
+
+def _field(text: str | None, key: str) -> int | None:
+    if text is None:
+        return None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == key:
+            return int(parts[1])
+    return None
+
+
+def _rmdir_quietly(directory: str) -> bool:
+    """True once the directory is gone."""
+    try:
+        os.rmdir(directory)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class JoinCgroup(Record):
+    """Step: the child writes ``0`` (itself) into each ``cgroup.procs``, before anything else, so that
+    it and every process it forks are limited from the start."""
+
+    __slots__ = ("procs_files",)
+
+    def apply(self, kernel) -> None:
+        for path in self.procs_files:
+            kernel.write_file(path, "0")
+
+    def __str__(self) -> str:
+        return "write(\"0\") to " + ", ".join(self.procs_files)
+
+
+def sweep(layout: Layout | None = None) -> list[str]:
+    """Remove moby-dick cgroups beneath this process's own cgroup whose creator is dead and that are
+    empty (what a run killed with SIGKILL, and its guard, left). Returns their paths."""
+    layout = layout or detect()
+    removed = []
+    bases = {os.path.join(mount, path.lstrip("/")) for mount, path in layout.roots.values()}
+    for base in bases:
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            if not name.startswith(PREFIX):
+                continue
+            creator = name[len(PREFIX):].split("-")[0]
+            if creator.isdigit() and os.path.exists(f"/proc/{creator}"):
+                continue  # its run is alive
+            directory = os.path.join(base, name)
+            try:
+                with open(os.path.join(directory, "cgroup.procs")) as file:
+                    if file.read().strip():
+                        continue
+            except OSError:
+                continue
+            if _rmdir_quietly(directory):
+                removed.append(directory)
+    return removed
