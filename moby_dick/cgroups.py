@@ -205,7 +205,7 @@ class Cgroup:
                 raise MobyError(f"cgroup v2: the {', '.join(sorted(missing))} controller is not enabled for "
                                 f"moby-dick's cgroup (cgroup.controllers of {self._base('')}); run moby-dick in a "
                                 "cgroup whose parent delegates it")
-            self.dirs[""] = os.path.join(parent or self._base(""), self.name)
+            self.dirs[""] = os.path.join(self._parent_dir("", parent), self.name)
         else:
             missing = wanted - set(layout.available)
             if missing:
@@ -213,9 +213,16 @@ class Cgroup:
                                 f"drop the limit that needs it")
             # memory, pids, cpu for limits; cpuacct for the CPU time --stats reports
             for controller in sorted((wanted | {"memory", "pids", "cpuacct"}) & set(layout.available)):
-                base = self._base(controller) if parent is None else os.path.join(
-                    layout.roots[controller][0], parent.lstrip("/"))
-                self.dirs[controller] = os.path.join(base, self.name)
+                self.dirs[controller] = os.path.join(self._parent_dir(controller, parent), self.name)
+
+    def _parent_dir(self, controller: str, parent: str | None) -> str:
+        """--cgroup-parent: an absolute cgroup path is taken from the hierarchy's root, as docker does;
+        a relative one (the safe choice) from moby-dick's own cgroup in each hierarchy."""
+        if parent is None:
+            return self._base(controller)
+        if parent.startswith("/"):
+            return os.path.join(self.layout.roots[controller][0], parent.lstrip("/"))
+        return os.path.join(self._base(controller), parent)
 
     def _base(self, controller: str) -> str:
         mount, path = self.layout.roots[controller]
@@ -346,6 +353,44 @@ class JoinCgroup(Record):
 
     def __str__(self) -> str:
         return "write(\"0\") to " + ", ".join(self.procs_files)
+
+
+def cgroupfs_mounts(layout: Layout, joined=None) -> tuple:
+    """What to mount at the container's /sys/fs/cgroup: ``(subdirectory, fstype, options)`` per
+    hierarchy the container joined (``joined``: controllers; in the others its cgroup namespace's
+    root would be moby-dick's own cgroup, not its own), the v1 controllers that share a mount kept
+    together (cpu,cpuacct on some machines). Pure."""
+    if layout.version == "v2":
+        return (("", "cgroup2", None),)
+    by_mount: dict[str, list[str]] = {}
+    for controller, (mount, _) in layout.roots.items():
+        if controller and (joined is None or controller in joined):
+            by_mount.setdefault(mount, []).append(controller)
+    return tuple((os.path.basename(mount), "cgroup", ",".join(sorted(controllers)))
+                 for mount, controllers in sorted(by_mount.items()))
+
+
+class MountCgroupFs(Record):
+    """Step: a read-only cgroup file system at ``path`` (the container's /sys/fs/cgroup). Mounted after
+    ``unshare(CLONE_NEWCGROUP)``, it shows the container's own cgroup as its root."""
+
+    __slots__ = ("path", "mounts")
+
+    def apply(self, kernel) -> None:
+        from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
+
+        flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        kernel.makedirs(self.path)
+        if len(self.mounts) > 1 or self.mounts[0][0]:  # v1: a tmpfs to hold one directory per hierarchy
+            kernel.mount("moby-dick-cgroup", self.path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755")
+        for subdirectory, fstype, options in self.mounts:
+            target = os.path.join(self.path, subdirectory) if subdirectory else self.path
+            kernel.makedirs(target)
+            kernel.mount(fstype, target, fstype, flags, options)
+
+    def __str__(self) -> str:
+        return f'mount the cgroup hierarchies read-only under "{self.path}": ' + ", ".join(
+            f"{fstype}({options or ''})" for _, fstype, options in self.mounts)
 
 
 def sweep(layout: Layout | None = None) -> list[str]:

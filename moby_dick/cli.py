@@ -48,7 +48,8 @@ options:
   --pids-limit N         at most N processes (a fork bomb stops there)
   --cpus N               at most N CPUs' worth of time (0.5: half of one)
   --cpu-shares N         relative CPU weight (v1 shares; converted to cpu.weight on v2)
-  --cgroup-parent PATH   create the container's cgroup beneath PATH (default: moby-dick's own cgroup)
+  --cgroup-parent PATH   create the container's cgroup beneath PATH: relative to moby-dick's own
+                         cgroup, or absolute from the hierarchy's root (default: moby-dick's own)
   --cgroupns private|host  private: the container sees its cgroup as the root (default with --rootfs)
   --stats                at exit, print peak memory, CPU time and refused forks, from the cgroup
   --propagation private|slave|unchanged

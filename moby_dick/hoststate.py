@@ -72,7 +72,32 @@ def differences(before: HostState, after: HostState, registry: MountpointRegistr
         problems.append(f"{SEED_TMPFS} was created and left behind")
     if before.mytmp == "host" and after.mytmp != "host":
         problems.append(f"the host's own {SEED_TMPFS} was removed or taken over")
+    left = leftover_cgroups()
+    if left:
+        problems.append(f"cgroups left behind: {left}")
     return problems
+
+
+def leftover_cgroups() -> list[str]:
+    """moby-dick cgroups beneath our own whose creator is this process or a dead one."""
+    from .cgroups import PREFIX, detect
+
+    try:
+        layout = detect()
+    except OSError:
+        return []
+    left = []
+    for mount, path in set(layout.roots.values()):
+        base = os.path.join(mount, path.lstrip("/"))
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            creator = name[len(PREFIX):].split("-")[0] if name.startswith(PREFIX) else ""
+            if creator.isdigit() and (int(creator) == os.getpid() or not os.path.exists(f"/proc/{creator}")):
+                left.append(os.path.join(base, name))
+    return sorted(left)
 
 
 def _mytmp_owner(registry: MountpointRegistry | None = None) -> str:

@@ -25,9 +25,11 @@ from .spec import SHAREABLE, ContainerSpec
 from .uts import SetHostname
 
 
-def plan(spec: ContainerSpec, cgroup_procs: tuple = ()) -> list:
+def plan(spec: ContainerSpec, cgroup_procs: tuple = (), cgroup_mounts: tuple = ()) -> list:
     """``cgroup_procs``: the ``cgroup.procs`` files of the container's cgroup, when it has one; the
-    child joins it first, so that everything after runs, and is counted, inside its limits."""
+    child joins it first, so that everything after runs, and is counted, inside its limits.
+    ``cgroup_mounts``: the hierarchies to show read-only at the jail's /sys/fs/cgroup
+    (:func:`moby_dick.cgroups.cgroupfs_mounts`)."""
     kinds = tuple(kind for kind in ("mnt",) + SHAREABLE if kind not in spec.share)
     if cgroup_procs and spec.private_cgroupns:
         kinds += ("cgroup",)  # unshared after joining: the container's cgroup becomes its root
@@ -40,7 +42,7 @@ def plan(spec: ContainerSpec, cgroup_procs: tuple = ()) -> list:
     if spec.effective_hostname is not None:
         steps.append(SetHostname(spec.effective_hostname))
     if spec.rootfs:
-        steps += _jail_steps(spec)
+        steps += _jail_steps(spec, cgroup_mounts if cgroup_procs and spec.private_cgroupns else ())
     else:
         # A fresh /proc for the new PID namespace; not in the seed's mode, where / may be shared and
         # the mount would land on the host's /proc.
@@ -50,7 +52,7 @@ def plan(spec: ContainerSpec, cgroup_procs: tuple = ()) -> list:
     return steps
 
 
-def _jail_steps(spec: ContainerSpec) -> list:
+def _jail_steps(spec: ContainerSpec, cgroup_mounts: tuple = ()) -> list:
     from .rootfs import (BindRoot, BindVolume, ChrootOnly, MountDev, MountSys, OverlayRoot, PivotRoot,
                          ReadOnlyRoot, inside, new_root_of, parse_volume)
 
@@ -58,6 +60,10 @@ def _jail_steps(spec: ContainerSpec) -> list:
     steps = [BindRoot(spec.rootfs) if spec.read_only else OverlayRoot(spec.rootfs),
              MountProc(inside(root, "/proc")), MountDev(inside(root, "/dev")), MountSys(inside(root, "/sys")),
              MountTmpfs(inside(root, "/tmp"))]
+    if cgroup_mounts:
+        from .cgroups import MountCgroupFs
+
+        steps.append(MountCgroupFs(inside(root, "/sys/fs/cgroup"), cgroup_mounts))
     for volume in spec.volumes:
         source, target, read_only = parse_volume(volume)
         steps.append(BindVolume(source, inside(root, target), read_only))

@@ -47,7 +47,7 @@ class Result(Record):
     @property
     def oom_killed(self) -> bool:
         """The kernel's OOM killer stopped the container at its memory limit (from the cgroup's counters)."""
-        return bool(self.stats and self.stats.get("oom_kills")) and self.signal == 9
+        return bool(self.stats and self.stats.get("oom_kills")) and self.exit_code == 137
 
     @property
     def text(self) -> str:
@@ -253,7 +253,12 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     cleanup: list = []
     try:
         cgroup = _prepare_host(spec, registry or MountpointRegistry(), cleanup)
-        steps = plan(spec, cgroup.procs_files() if cgroup else ())
+        if cgroup is not None:
+            from .cgroups import cgroupfs_mounts
+
+            steps = plan(spec, cgroup.procs_files(), cgroupfs_mounts(cgroup.layout, set(cgroup.dirs)))
+        else:
+            steps = plan(spec)
         parent_fds, stdio = [], [stdin, None, None]
         if capture:
             if stdin is None:

@@ -86,3 +86,24 @@ def test_describe_reads_like_syscalls():
     text = describe(plan(ContainerSpec(("sh",))))
     assert text.splitlines()[0] == "1. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)"
     assert 'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)' in text
+
+
+def test_the_cgroup_is_joined_first_and_a_jail_gets_its_own_cgroup_namespace():
+    kernel = RecordingKernel()
+    spec = ContainerSpec(("sh",), rootfs="/srv/rootfs")
+    for step in plan(spec, ("/cg/memory/x/cgroup.procs",), (("memory", "cgroup", "memory"),)):
+        step.apply(kernel)
+    assert kernel.calls[0] == ("write_file", "/cg/memory/x/cgroup.procs", "0")
+    assert kernel.calls[1][0] == "unshare" and kernel.calls[1][1] & syscalls.CLONE_NEWCGROUP
+    assert ("mount", "cgroup", "/srv/rootfs/merged/sys/fs/cgroup/memory", "cgroup",
+            syscalls.MS_RDONLY | syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC, "memory") in kernel.calls
+    plain = [call[0] for call in _calls(plan(ContainerSpec(("sh",)), ("/cg/cgroup.procs",)))]
+    assert plain[0] == "write_file"  # joined, but no cgroup namespace without a jail (docker's default)
+
+
+def _calls(steps):
+    kernel = RecordingKernel()
+    for step in steps:
+        step.apply(kernel)
+    assert not kernel.calls[1][1] & syscalls.CLONE_NEWCGROUP
+    return kernel.calls

@@ -1,0 +1,141 @@
+"""cgroup limits for real, on whatever this machine has (v1 here; v2 where its controllers are delegated)."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from moby_dick import run, start
+from moby_dick.cgroups import Limits, detect, parse_limits
+from moby_dick.spec import ContainerSpec
+from tests_support import wait_for
+
+pytestmark = pytest.mark.privileged
+PYTHON = sys.executable
+HOG = [PYTHON, "-c", "b = bytearray(100 * 1024 * 1024); print('allocated')"]
+FORKS = ("import os, time\nstarted = refused = 0\nfor _ in range(50):\n    try:\n        pid = os.fork()\n"
+         "    except OSError:\n        refused += 1\n        continue\n    if pid == 0:\n        time.sleep(3)\n"
+         "        os._exit(0)\n    started += 1\nprint(started, refused)\n")
+
+
+def test_memory_limit_oom_kills_with_137_and_one_line(cli):
+    done = cli("--memory", "32m", *HOG)
+    assert done.returncode == 137
+    assert done.stderr.count(b"\n") == 1 and b"out of memory" in done.stderr and b"32 MiB" in done.stderr
+    control = cli(*HOG)  # the control: no limit, the same program
+    assert control.returncode == 0 and control.stdout == b"allocated\n"
+
+
+def test_oom_is_read_from_the_kernels_counters():
+    result = run(HOG, capture=True, limits=Limits(memory=32 << 20), seed_tmpfs=False)
+    assert result.oom_killed and result.stats["oom_kills"] >= 1
+    assert result.stats["peak_memory_bytes"] <= 32 << 20
+
+
+def test_pids_limit_stops_a_fork_bomb():
+    limited = run([PYTHON, "-c", FORKS], capture=True, limits=Limits(pids=20), seed_tmpfs=False)
+    started, refused = map(int, limited.text.split())
+    assert started + 1 <= 20 and refused == 50 - started  # python itself is one of the 20
+    assert limited.stats["pids_refused"] >= refused
+    control = run([PYTHON, "-c", FORKS], capture=True, seed_tmpfs=False, accounting=True)
+    assert control.text.split() == ["50", "0"]
+
+
+def test_cpus_limit_throttles_a_busy_loop():
+    busy = ["timeout", "1", "sh", "-c", "while :; do :; done"]
+    limited = run(busy, limits=Limits(cpus=0.5), seed_tmpfs=False)
+    control = run(busy, accounting=True, seed_tmpfs=False)
+    assert limited.stats["cpu_seconds"] <= 0.65 and limited.stats["cpu_throttled"] > 0
+    assert control.stats["cpu_seconds"] >= 0.75
+
+
+def test_the_cgroup_is_beneath_our_own_holds_the_container_and_is_removed():
+    layout = detect()
+    with start(ContainerSpec(("sleep", "30"), limits=Limits(memory=64 << 20, pids=50), seed_tmpfs=False)) as container:
+        directories = container.cgroup.dirs
+        for controller, directory in directories.items():
+            mount, own = layout.roots[controller]
+            assert os.path.dirname(directory) == os.path.normpath(os.path.join(mount, own.lstrip("/")))
+            assert os.path.basename(directory).startswith(f"moby-dick-{os.getpid()}-")
+            with open(os.path.join(directory, "cgroup.procs")) as procs:
+                assert str(container.pid) in procs.read().split()
+        with open(os.path.join(directories["memory"], "memory.limit_in_bytes")) as limit:
+            assert limit.read().strip() == str(64 << 20)
+    assert not any(os.path.exists(d) for d in directories.values())
+
+
+def test_cgroup_parent(scratch):
+    # a relative --cgroup-parent lies beneath moby-dick's own cgroup, in every hierarchy it needs
+    layout = detect()
+    parent = f"moby-dick-{os.getpid()}-parent"
+    made = [os.path.join(layout.roots[c][0], layout.roots[c][1].lstrip("/"), parent) for c in ("memory", "pids", "cpuacct")]
+    for directory in made:
+        os.mkdir(directory)
+    try:
+        result = run(["cat", "/proc/self/cgroup"], capture=True, limits=Limits(pids=10), cgroup_parent=parent,
+                     seed_tmpfs=False)
+        assert f"pids:{os.path.join(layout.roots['pids'][1], parent)}/moby-dick-" in result.text
+    finally:
+        for directory in made:
+            os.rmdir(directory)
+
+
+def test_cgroup_namespace_in_a_jail(rootfs):
+    result = run(["sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max; touch /sys/fs/cgroup/pids/x"],
+                 capture=True, rootfs=rootfs, limits=Limits(pids=33))
+    assert "pids:/\n" in result.text and "33\n" in result.text
+    assert b"Read-only file system" in result.stderr
+    host_view = run(["cat", "/proc/self/cgroup"], capture=True, rootfs=rootfs, limits=Limits(pids=33), cgroupns="host")
+    assert "pids:/moby-dick-" in host_view.text or "/moby-dick-" in host_view.text
+
+
+def test_sigkill_of_moby_dick_leaves_no_cgroup(spawn):
+    process = spawn("--memory", "64m", "--pids-limit", "30", "sleep", "876.5")
+    wait_for(lambda: _cgroups_of(process.pid), "the container's cgroups")
+    made = _cgroups_of(process.pid)
+    process.kill()
+    process.wait()
+    wait_for(lambda: not any(os.path.exists(d) for d in made), "the guard to remove the cgroups")
+
+
+def _cgroups_of(creator: int) -> list[str]:
+    layout = detect()
+    found = []
+    for mount, path in set(layout.roots.values()):
+        base = os.path.join(mount, path.lstrip("/"))
+        found += [os.path.join(base, n) for n in os.listdir(base) if n.startswith(f"moby-dick-{creator}-")]
+    return found
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--memory", "0", "true"], "--memory"),
+    (["--memory", "lots", "true"], "--memory"),
+    (["--memory", "5000t", "true"], "1 PiB"),
+    (["--pids-limit", "-3", "true"], "--pids-limit"),
+    (["--cpus", "64", "true"], "--cpus"),
+    (["--cgroup-parent", "/no/such/parent", "--pids-limit", "5", "true"], "does not exist"),
+])
+def test_bad_limits_are_one_line_and_125(cli, args, message):
+    done = cli(*args)
+    assert done.returncode == 125 and done.stderr.count(b"\n") == 1 and message.encode() in done.stderr, done.stderr
+
+
+def test_stats_line(cli):
+    done = cli("--stats", "--pids-limit", "10", "true")
+    assert done.returncode == 0 and b"peak memory" in done.stderr and b"CPU time" in done.stderr
+
+
+def test_v2_when_this_machine_delegates_its_controllers():
+    layout = detect()
+    if layout.version != "v2":
+        mounts = {m: p for m, p in layout.roots.values()}
+        pytest.skip(f"cgroup {layout.version} here: the v2 tree has none of memory, pids, cpu "
+                    "(the v2 writers are covered by tests/unit/test_cgroups.py)")
+    missing = {"memory", "pids"} - set(layout.available)
+    if missing:
+        pytest.skip(f"cgroup v2 here lacks the {', '.join(sorted(missing))} controller for moby-dick's cgroup")
+    result = run(["cat", "/sys/fs/cgroup/memory.max"], capture=True, limits=Limits(memory=64 << 20, pids=10),
+                 seed_tmpfs=False, cgroupns="private")
+    assert result.text.strip() == str(64 << 20)
