@@ -58,7 +58,8 @@ def parse_size(text: str, what: str = "--memory") -> int:
     value = text.strip().lower()
     unit = value[-1] if value and value[-1] in _UNITS and not value[-1].isdigit() else ""
     number = value[: len(value) - len(unit)]
-    if not number or not number.replace(".", "", 1).isdigit():
+    if not number or number.count(".") > 1 or not number.replace(".", "").isascii() \
+            or not number.replace(".", "").isdigit():
         raise UsageError(f'{what} "{text}": give a size such as 64m, 512k or 1g')
     size = int(float(number) * _UNITS[unit])
     if size <= 0:
@@ -83,7 +84,7 @@ def parse_limits(memory=None, memory_swap=None, pids=None, cpus=None, cpu_shares
         if limits["memory_swap"] != -1 and limits["memory_swap"] < limits["memory"]:
             raise UsageError("--memory-swap is memory plus swap: it cannot be less than --memory")
     if pids is not None:
-        if not pids.strip().isdigit() or int(pids) < 1 or int(pids) > 4_194_304:
+        if not _whole(pids) or int(pids) < 1 or int(pids) > 4_194_304:
             raise UsageError(f'--pids-limit "{pids}": give a whole number from 1 to 4194304')
         limits["pids"] = int(pids)
     if cpus is not None:
@@ -96,10 +97,15 @@ def parse_limits(memory=None, memory_swap=None, pids=None, cpus=None, cpu_shares
             raise UsageError(f'--cpus "{cpus}": choose from 0.01 to {available} (the CPUs of this machine)')
         limits["cpus"] = value
     if cpu_shares is not None:
-        if not cpu_shares.strip().isdigit() or not 2 <= int(cpu_shares) <= 262144:
+        if not _whole(cpu_shares) or not 2 <= int(cpu_shares) <= 262144:
             raise UsageError(f'--cpu-shares "{cpu_shares}": give a whole number from 2 to 262144')
         limits["cpu_shares"] = int(cpu_shares)
     return Limits(**limits)
+
+
+def _whole(text: str) -> bool:
+    text = text.strip()
+    return text.isascii() and text.isdigit()
 
 
 def limit_files(limits: Limits, version: str) -> dict[str, dict[str, str]]:

@@ -27,7 +27,7 @@ V2_MOUNTINFO = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shar
 def test_sizes():
     assert parse_size("64m") == 64 << 20 and parse_size("1g") == 1 << 30 and parse_size("512k") == 512 << 10
     assert parse_size("1048576") == 1 << 20 and parse_size("1.5G") == 3 << 29
-    for bad in ("", "m", "-1m", "0", "12x", "abc", "1e3", "2p", "99999999t"):
+    for bad in ("", "m", "-1m", "0", "12x", "abc", "1e3", "2p", "99999999t", "²", "1..2m", "."):
         with pytest.raises(UsageError):
             parse_size(bad)
 
@@ -51,7 +51,7 @@ def test_limits_validation():
     assert limits.controllers() == {"memory", "pids", "cpu"}
     for kwargs, message in (({"memory": "1m"}, "minimum"), ({"memory_swap": "1g"}, "needs --memory"),
                             ({"memory": "64m", "memory_swap": "32m"}, "cannot be less"),
-                            ({"pids": "0"}, "1 to"), ({"pids": "x"}, "1 to"), ({"cpus": "3"}, "0.01 to 2"),
+                            ({"pids": "0"}, "1 to"), ({"pids": "x"}, "1 to"), ({"pids": "²"}, "1 to"), ({"cpus": "3"}, "0.01 to 2"),
                             ({"cpus": "0"}, "0.01"), ({"cpus": "half"}, "a number"), ({"cpu_shares": "1"}, "2 to")):
         with pytest.raises(UsageError, match=message):
             parse_limits(cpu_count=2, **kwargs)
