@@ -76,3 +76,19 @@ def side_by_side(left_title: str, left: list[str], right_title: str, right: list
 
 def _shorten(line: str, width: int = 78) -> str:
     return line if len(line) <= width else line[: width // 2 - 1] + "…" + line[-(width // 2):]
+
+
+def measured_bars(panels: list, title: str = ""):
+    """Bar charts of what the kernel measured, one panel per ``(ylabel, {label: value}, limit or None)``;
+    the limit is drawn as a dashed red line."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3), squeeze=False)
+    for ax, (ylabel, values, limit) in zip(axes[0], panels):
+        ax.bar(list(values), list(values.values()), color=[ONLY_COLOUR, HOST_COLOUR, SHARED_COLOUR][:len(values)])
+        if limit is not None:
+            ax.axhline(limit, color="red", ls="--")
+        ax.set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

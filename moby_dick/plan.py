@@ -8,6 +8,7 @@ The order matters:
   1. ``unshare`` every namespace at once (the seed's clone flags, plus PID);
   2. ``fork``: unsharing the PID namespace only places the *next child* in it; that child is PID 1
      and makes every later step (a proc mount shows the PID namespace of whoever mounts it);
+     with limits, PID 1 first joins the container's cgroup, then unshares the cgroup namespace;
   3. make ``/`` private *before* mounting anything, or the mounts propagate to the host;
   4. set the hostname (only in a new UTS namespace, never the host's);
   5. build the new root and mount /proc, /dev, /sys, /tmp, volumes and tmpfs inside it;
@@ -26,17 +27,19 @@ from .uts import SetHostname
 
 
 def plan(spec: ContainerSpec, cgroup_procs: tuple = (), cgroup_mounts: tuple = ()) -> list:
-    """``cgroup_procs``: the ``cgroup.procs`` files of the container's cgroup, when it has one; the
-    child joins it first, so that everything after runs, and is counted, inside its limits.
+    """``cgroup_procs``: the ``cgroup.procs`` files of the container's cgroup, when it has one. PID 1
+    joins it first thing, before any of the container's own code runs, so that the limits count the
+    container's processes and nothing else (not the waiter left outside the PID namespace).
     ``cgroup_mounts``: the hierarchies to show read-only at the jail's /sys/fs/cgroup
     (:func:`moby_dick.cgroups.cgroupfs_mounts`)."""
     kinds = tuple(kind for kind in ("mnt",) + SHAREABLE if kind not in spec.share)
-    if cgroup_procs and spec.private_cgroupns:
-        kinds += ("cgroup",)  # unshared after joining: the container's cgroup becomes its root
-    steps: list = [JoinCgroup(cgroup_procs)] if cgroup_procs else []
-    steps.append(UnshareNamespaces(kinds))
+    steps: list = [UnshareNamespaces(kinds)]
     if "pid" in kinds:
         steps.append(ForkIntoPidNamespace())
+    if cgroup_procs:
+        steps.append(JoinCgroup(cgroup_procs))
+        if spec.private_cgroupns:  # unshared after joining: the container's cgroup becomes its root
+            steps.append(UnshareNamespaces(("cgroup",)))
     if spec.propagation != "unchanged":
         steps.append(MakeRootPrivate(spec.propagation))
     if spec.effective_hostname is not None:

@@ -1,0 +1,49 @@
+"""Demo "cpu": a busy loop meets ``--cpus 0.5``; the CFS bandwidth controller throttles it to half a CPU.
+
+Evidence: the cgroup's CPU time (``cpuacct.usage`` / ``cpu.stat usage_usec``) over one second of wall
+time, and its throttling counter (``cpu.stat nr_throttled``). The control spins for the same second.
+"""
+
+from __future__ import annotations
+
+from ..cgroups import Limits
+from ..runner import run
+from . import Section, claim, require
+
+TITLE = "CPU limit: a cpu cgroup gives a busy loop half a CPU, and counts the throttling"
+INTRO = "The container spins for one second of wall time under `--cpus 0.5`; the control spins without a limit."
+BUSY = ["timeout", "1", "sh", "-c", "while :; do :; done"]
+
+
+def requirements():
+    require(tools=("timeout", "sh"))
+
+
+def gather() -> dict:
+    limited = run(BUSY, limits=Limits(cpus=0.5), seed_tmpfs=False)
+    control = run(BUSY, accounting=True, seed_tmpfs=False)
+    return {"limited": limited.stats, "control": control.stats}
+
+
+def claims(ev):
+    lim, ctl = ev["limited"], ev["control"]
+    return [
+        claim("in one second it got about half a CPU-second", 0.3 <= lim["cpu_seconds"] <= 0.65,
+              f"{lim['cpu_seconds']:.2f} s of CPU"),
+        claim("the kernel throttled it, and counted it", (lim["cpu_throttled"] or 0) > 0,
+              f"nr_throttled {lim['cpu_throttled']}"),
+        claim("control without a limit: the same loop gets (nearly) a whole CPU-second", ctl["cpu_seconds"] >= 0.75,
+              f"{ctl['cpu_seconds']:.2f} s of CPU", control=True),
+    ]
+
+
+def story(ev):
+    lim, ctl = ev["limited"], ev["control"]
+    return [Section("moby-dick --cpus 0.5 timeout 1 sh -c 'while :; do :; done'", [
+        ("CPU time in 1 s (cgroup)", f"{lim['cpu_seconds']:.2f} s", f"{ctl['cpu_seconds']:.2f} s"),
+        ("times throttled (cpu.stat)", str(lim["cpu_throttled"]), str(ctl["cpu_throttled"])),
+    ], columns=("--cpus 0.5", "no limit (the control)"))]
+
+
+def transcripts(ev):
+    return {}
