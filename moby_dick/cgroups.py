@@ -217,8 +217,9 @@ class Cgroup:
             if missing:
                 raise MobyError(f"this kernel has no {', '.join(sorted(missing))} cgroup controller mounted; "
                                 f"drop the limit that needs it")
-            # memory, pids, cpu for limits; cpuacct for the CPU time --stats reports
-            for controller in sorted((wanted | {"memory", "pids", "cpuacct"}) & set(layout.available)):
+            # memory, pids, cpu for limits; cpuacct for the CPU time --stats reports; freezer to stop
+            # everything at once before the final kill (v1 has no cgroup.kill)
+            for controller in sorted((wanted | {"memory", "pids", "cpuacct", "freezer"}) & set(layout.available)):
                 self.dirs[controller] = os.path.join(self._parent_dir(controller, parent), self.name)
 
     def _parent_dir(self, controller: str, parent: str | None) -> str:
@@ -308,22 +309,39 @@ class Cgroup:
         return _field(self.read("memory", "memory.oom_control"), "oom_kill")
 
     def remove(self, timeout: float = 5.0) -> None:
-        """Kill every process left in the cgroup, then remove its directories."""
+        """Kill every process left in the cgroup, then remove its directories.
+
+        v2 (Linux >= 5.14): one write of "1" to ``cgroup.kill``. v1: freeze the cgroup (``freezer.state``
+        FROZEN), so that nothing can fork while the list is read and killed, then thaw it: the
+        SIGKILLs are delivered and everything exits."""
         kill_file = os.path.join(self.dirs.get("", ""), "cgroup.kill") if "" in self.dirs else None
+        freezer = os.path.join(self.dirs["freezer"], "freezer.state") if "freezer" in self.dirs else None
         deadline = time.monotonic() + timeout
         while True:
             pids = self.pids()
             if kill_file and pids and os.path.exists(kill_file):
-                with open(kill_file, "w") as file:
-                    file.write("1")
-            for pid in pids:
-                try:
-                    os.kill(pid, 9)
-                except ProcessLookupError:
-                    pass
+                _write(kill_file, "1")
+            elif pids:
+                if freezer:
+                    _write(freezer, "FROZEN")
+                for pid in self.pids():
+                    try:
+                        os.kill(pid, 9)
+                    except ProcessLookupError:
+                        pass
+                if freezer:
+                    _write(freezer, "THAWED")
             if all(_rmdir_quietly(d) for d in self.dirs.values()) or time.monotonic() > deadline:
                 return
             time.sleep(0.01)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w") as file:
+            file.write(text)
+    except OSError:
+        pass  # gone already, or not supported: the kill loop carries on
 
 
 def _field(text: str | None, key: str) -> int | None:

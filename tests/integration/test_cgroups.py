@@ -70,7 +70,8 @@ def test_cgroup_parent(scratch):
     # a relative --cgroup-parent lies beneath moby-dick's own cgroup, in every hierarchy it needs
     layout = detect()
     parent = f"moby-dick-{os.getpid()}-parent"
-    made = [os.path.join(layout.roots[c][0], layout.roots[c][1].lstrip("/"), parent) for c in ("memory", "pids", "cpuacct")]
+    made = [os.path.join(layout.roots[c][0], layout.roots[c][1].lstrip("/"), parent)
+            for c in ("memory", "pids", "cpuacct", "freezer") if c in layout.available]
     for directory in made:
         os.mkdir(directory)
     try:
@@ -139,3 +140,55 @@ def test_v2_when_this_machine_delegates_its_controllers():
     result = run(["cat", "/sys/fs/cgroup/memory.max"], capture=True, limits=Limits(memory=64 << 20, pids=10),
                  seed_tmpfs=False, cgroupns="private")
     assert result.text.strip() == str(64 << 20)
+
+
+def test_leftovers_are_killed_through_the_freezer_and_removed():
+    # --pid host: no PID namespace whose end would kill the background child; the clean-up must
+    from moby_dick.cgroups import Cgroup
+
+    with start(ContainerSpec(("sh", "-c", "sleep 30 & exec sleep 30"), limits=Limits(pids=10), share={"pid"},
+                             seed_tmpfs=False)) as container:
+        wait_for(lambda: len(container.cgroup.pids()) == 2, "both processes in the cgroup")
+        members = container.cgroup.pids()
+        directories = list(container.cgroup.dirs.values())
+    assert not any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+                   for pid in members)
+    assert not any(os.path.exists(d) for d in directories)
+
+
+def test_cleanup_removes_cgroups_of_dead_runs_only(cli):
+    layout = detect()
+    mount, own = layout.roots["pids"]
+    base = os.path.join(mount, own.lstrip("/"))
+    dead = os.path.join(base, "moby-dick-4194303-deadbeef")  # no such pid: its run is gone
+    alive = os.path.join(base, f"moby-dick-{os.getpid()}-cafe0000")  # this process is alive
+    os.mkdir(dead)
+    os.mkdir(alive)
+    try:
+        done = cli("cleanup")
+        assert done.returncode == 0 and f"removed cgroup {dead}".encode() in done.stdout
+        assert not os.path.exists(dead) and os.path.exists(alive)
+    finally:
+        for directory in (dead, alive):
+            if os.path.exists(directory):
+                os.rmdir(directory)
+
+
+def _limited_run_on_a_read_only_cgroup_mount():
+    from moby_dick import UsageError, syscalls
+    from moby_dick.errors import MobyError
+
+    mount = detect().roots["pids"][0]
+    syscalls.KERNEL.mount(None, mount, None, syscalls.MS_REMOUNT | syscalls.MS_BIND | syscalls.MS_RDONLY, None)
+    try:
+        run(["true"], limits=Limits(pids=5), seed_tmpfs=False)
+    except MobyError as error:
+        return str(error)
+    return "ran"
+
+
+def test_a_read_only_cgroup_mount_is_a_clear_error():
+    from moby_dick.forkcall import in_lab
+
+    message = in_lab(_limited_run_on_a_read_only_cgroup_mount, kinds=("mnt",))
+    assert "cannot create cgroup" in message and "read-only" in message
