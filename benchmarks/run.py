@@ -38,7 +38,9 @@ CONFIG = {  # an OCI bundle equivalent to moby-dick's default: uts, ipc, network
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
     "linux": {"namespaces": [{"type": t} for t in ("uts", "ipc", "network", "mount")]},
 }
-BUDGETS = "API <= 1.5x unshare; CLI <= interpreter floor + 10 ms and faster than runc; with the jail <= 2x crun"
+BUDGETS = ("API <= 1.5x unshare; CLI <= interpreter floor + 10 ms and faster than runc; "
+           "with the jail and limits <= 2x crun with the same limits")
+LIMITS = {"memory": {"limit": 64 << 20}, "pids": {"limit": 64}}  # the limits variant, for every runtime
 
 
 def make_bundle(directory: str) -> str | None:
@@ -52,7 +54,24 @@ def make_bundle(directory: str) -> str | None:
     os.symlink("busybox", os.path.join(rootfs, "bin", "true"))
     with open(os.path.join(directory, "config.json"), "w") as config:
         json.dump(CONFIG, config)
+    # the same bundle with cgroup limits (its own directory: a bundle is a directory with config.json)
+    limited = os.path.join(directory, "limited")
+    os.mkdir(limited)
+    own_memory = _own_cgroup("memory")
+    with open(os.path.join(limited, "config.json"), "w") as config:
+        json.dump({**CONFIG, "root": {"path": rootfs, "readonly": True},  # runc refuses a symlinked rootfs
+                   "linux": {**CONFIG["linux"], "resources": LIMITS,
+                                       # crun takes the path from each hierarchy's root: keep it below our own
+                                       "cgroupsPath": f"{own_memory.rstrip('/')}/moby-bench-{os.getpid()}"}}, config)
     return directory
+
+
+def _own_cgroup(controller: str) -> str:
+    for line in open("/proc/self/cgroup"):
+        number, controllers, path = line.rstrip("\n").split(":", 2)
+        if controller in controllers.split(","):
+            return path
+    return "/"
 
 
 def commands(bundle: str | None) -> tuple[dict, dict]:
@@ -83,10 +102,15 @@ def commands(bundle: str | None) -> tuple[dict, dict]:
             continue
         if tool == "runc":  # places its cgroups at <own cgroup>/<id> and removes them at exit
             found["runc run"] = [path, "run", "--bundle", bundle, f"moby-bench-runc-{os.getpid()}"]
+            found["runc run (limits)"] = [path, "run", "--bundle", os.path.join(bundle, "limited"),
+                                          f"moby-bench-runcl-{os.getpid()}"]
         else:  # crun 1.8 refuses a hybrid cgroup layout: hide the v2 mount in a private mount namespace
             found["crun run"] = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                  f"umount /sys/fs/cgroup/unified 2>/dev/null; exec {path} --cgroup-manager=disabled "
                                  f"run --bundle {bundle} moby-bench-crun-{os.getpid()}"]
+            found["crun run (limits)"] = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                          f"umount /sys/fs/cgroup/unified 2>/dev/null; exec {path} --cgroup-manager=cgroupfs "
+                                          f"run --bundle {bundle}/limited moby-bench-crunl-{os.getpid()}"]
     return found, missing
 
 
@@ -135,22 +159,25 @@ def budgets(stats: dict) -> list[str]:
     if cli and runc:
         lines.append(f"CLI faster than runc run ({runc['median']:.1f} ms): "
                      f"{'held' if cli['median'] < runc['median'] else 'MISSED'} ({cli['median']:.1f} ms)")
-    jailed, crun = stats.get("moby_dick API --rootfs --read-only"), stats.get("crun run")
-    if jailed and crun:
-        limit = 2 * crun["median"]
-        lines.append(f"API with the jail <= 2x crun ({limit:.1f} ms): {'held' if jailed['median'] <= limit else 'MISSED'} "
-                     f"({jailed['median']:.2f} ms, {jailed['median'] / crun['median']:.2f}x)")
+    for ours, theirs in (("moby_dick API --rootfs --read-only", "crun run"),
+                         ("moby_dick API --rootfs --read-only (limits)", "crun run (limits)")):
+        jailed, crun = stats.get(ours), stats.get(theirs)
+        if jailed and crun:
+            limit = 2 * crun["median"]
+            lines.append(f"{ours} <= 2x {theirs} ({limit:.1f} ms): {'held' if jailed['median'] <= limit else 'MISSED'} "
+                         f"({jailed['median']:.2f} ms, {jailed['median'] / crun['median']:.2f}x)")
     return lines
 
 
 def ratios(stats: dict) -> list[dict]:
     rows = []
-    for name in ("moby_dick API (in-process)", "moby_dick API --rootfs --read-only", "moby-dick CLI",
-                 "moby-dick CLI --rootfs --read-only"):
+    for name in ("moby_dick API (in-process)", "moby_dick API --rootfs --read-only",
+                 "moby_dick API --rootfs --read-only (limits)", "moby-dick CLI", "moby-dick CLI --rootfs --read-only"):
         if name not in stats:
             continue
         row = {"": name}
-        for reference in ("unshare -uinm", "crun run", "runc run"):
+        references = ("crun run (limits)", "runc run (limits)") if "limits" in name else ("unshare -uinm", "crun run", "runc run")
+        for reference in references:
             if reference in stats:
                 row[f"/ {reference}"] = f"{stats[name]['median'] / stats[reference]['median']:.2f}x"
         rows.append(row)
@@ -210,10 +237,9 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | {s['median']:.2f} | {s['p90']:.2f} | {s['min']:.2f} |")
     for name, reason in result["missing"].items():
         lines.append(f"| {name} | missing: {reason} | | |")
-    lines += ["", "Ratios of medians, from this run:", "", "| | " + " | ".join(list(result["ratios"][0])[1:]) + " |",
-              "|---|" + "---:|" * (len(result["ratios"][0]) - 1)]
+    lines += ["", "Ratios of medians, from this run:", ""]
     for row in result["ratios"]:
-        lines.append("| " + " | ".join(row.values()) + " |")
+        lines.append(f"- {row['']}: " + ", ".join(f"{key[2:]} {value}" for key, value in row.items() if key))
     lines += ["", f"Budgets ({BUDGETS}):", ""] + [f"- {line}" for line in result["budgets"]]
     t = result["throughput"]
     lines += ["", f"Throughput: {t['containers']} containers through the API, {t['parallel']} at a time: "
@@ -222,8 +248,8 @@ def markdown(result: dict) -> str:
               "", f"Peak memory (max RSS) of the moby-dick CLI process: {result['cli_peak_rss_kb']} KB; "
               f"of `python -c pass`: {result['floor_peak_rss_kb']} KB.",
               "", "The `--rootfs` variants use the busybox rootfs of the runc/crun bundle; moby-dick also mounts "
-              "/dev, /sys and /tmp there, runc and crun only /proc. Not yet measured: cgroup-limit variants "
-              "(moby-dick has no cgroups yet).", ""]
+              "/dev, /sys and /tmp there, runc and crun only /proc. The `(limits)` variants add a 64 MiB memory "
+              "and a 64-process limit, in cgroups below the benchmark's own.", ""]
     return "\n".join(lines)
 
 
@@ -266,6 +292,10 @@ def main(argv: list[str]) -> int:
             overlay = ContainerSpec(("/bin/true",), rootfs=os.path.join(bundle, "rootfs"))
             timers["moby_dick API --rootfs --read-only"] = lambda: time_api(jailed)
             timers["moby_dick API --rootfs (overlay)"] = lambda: time_api(overlay)
+            from moby_dick.cgroups import Limits
+
+            limited = jailed.replace(limits=Limits(memory=LIMITS["memory"]["limit"], pids=LIMITS["pids"]["limit"]))
+            timers["moby_dick API --rootfs --read-only (limits)"] = lambda: time_api(limited)
         samples = {name: [] for name in timers}
         for _ in range(3):  # warm-up: page cache, pyc files, dentries
             for timer in timers.values():

@@ -30,8 +30,12 @@ import os
 import _signal as signal
 
 from .errors import ExecError, MobyError, SyscallError
+# Everything the child needs is imported here, before the fork: after pivot_root the standard
+# library and this package may be out of reach, so the child must never import anything.
 from .namespaces import NamespaceId, namespace_ids
+from .pid import run_init, wait_and_exit_alike
 from .records import Record
+from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -158,12 +162,18 @@ def become_command(command: Command, sync_fd: int) -> None:
         code = error.exit_code
         raise error
     except BaseException as error:
-        try:
-            _write_all(sync_fd, encode_error(error))
-        except BaseException:
-            pass
+        _report_failure(sync_fd, error)
     finally:
         os._exit(code)
+
+
+def _report_failure(sync_fd: int, error: BaseException) -> None:
+    """Send the error to the parent, which turns it into one line; if even that fails, the exit
+    status still tells it something went wrong."""
+    try:
+        _write_all(sync_fd, encode_error(error))
+    except BaseException:
+        pass
 
 
 def child_main(steps, command: Command, kernel, sync_fd: int, parent_pid: int, stdio: tuple) -> None:
@@ -171,8 +181,6 @@ def child_main(steps, command: Command, kernel, sync_fd: int, parent_pid: int, s
     code = 125
     try:
         try:
-            from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
-
             # If moby-dick dies (even by SIGKILL), the kernel kills the container too.
             kernel.prctl(PR_SET_PDEATHSIG, PDEATHSIG)
             if os.getppid() != parent_pid:  # the parent died before prctl took effect
@@ -196,17 +204,12 @@ def child_main(steps, command: Command, kernel, sync_fd: int, parent_pid: int, s
                 _write_all(sync_fd, encode_value(command.function()))
                 code = 0
             elif command.init:
-                from .pid import run_init
-
                 # init closes its copy of the sync pipe once PID 2 is forked; PID 2's closes at exec
                 run_init(lambda: become_command(command, sync_fd), close_in_init=(sync_fd,))
             else:
                 become_command(command, sync_fd)
-        except BaseException as error:  # report it; the parent turns it into one line
-            try:
-                _write_all(sync_fd, encode_error(error))
-            except BaseException:
-                pass
+        except BaseException as error:
+            _report_failure(sync_fd, error)
     finally:
         os._exit(code)
 
@@ -214,9 +217,6 @@ def child_main(steps, command: Command, kernel, sync_fd: int, parent_pid: int, s
 def _fork_pid_one(step, kernel, sync_fd: int) -> None:
     """Fork PID 1 of the new PID namespace. The parent side reports PID 1's host pid ("P" record),
     then lets PID 1 go on (closing the ``go`` pipe), then waits and exits as PID 1 did."""
-    from .pid import wait_and_exit_alike
-    from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
-
     go_read, go_write = os.pipe2(os.O_CLOEXEC)
     pid_one = step.apply(kernel)
     if pid_one:  # outside: the waiter
@@ -228,6 +228,10 @@ def _fork_pid_one(step, kernel, sync_fd: int) -> None:
         for fd in (0, 1, 2):  # hold none of the container's stdio: its pipes reach EOF with PID 1
             os.dup2(devnull, fd)
         kernel.prctl(PR_SET_NAME, b"moby-dick:wait")
+        # It shares the terminal's process group: a ^C or ^\ typed for the container reaches it too,
+        # and must not kill it (its death would SIGKILL PID 1 through PDEATHSIG).
+        for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
         wait_and_exit_alike(pid_one)
     os.close(go_write)
     os.read(go_read, 1)  # EOF once the waiter has sent "P": the records arrive in order

@@ -149,3 +149,35 @@ def test_timeout_kills_the_container():
     started = time.monotonic()
     result = run(["sleep", "30"], capture=True, timeout=0.3, seed_tmpfs=False)
     assert result.exit_code == 137 and time.monotonic() - started < 10
+
+
+def _controlling_terminal():
+    import fcntl
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_ctrl_c_on_the_terminal_reaches_the_container_not_the_runtime():
+    # ^C signals the terminal's whole foreground process group: the container's sh (which traps it)
+    # and moby-dick's own processes, which must neither die nor pass it on a second time.
+    master, slave = pty.openpty()
+    process = subprocess.Popen(moby_dick_command("sh", "-c", "trap 'echo caught' INT; echo ready; sleep 2; echo survived"),
+                               stdin=slave, stdout=slave, stderr=slave, preexec_fn=_controlling_terminal)
+    os.close(slave)
+    output = b""
+    try:
+        while b"ready" not in output:
+            output += os.read(master, 1024)
+        time.sleep(0.3)
+        os.write(master, b"\x03")
+        assert process.wait(timeout=20) == 0
+        while b"survived" not in output:
+            output += os.read(master, 1024)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert output.count(b"caught") == 1
