@@ -1,4 +1,4 @@
-"""Start-to-exit latency of `/bin/true` in new UTS, IPC, network and mount namespaces, moby_dick beside
+"""Start-to-exit latency of `/bin/true` in new UTS, IPC, network, mount and PID namespaces, moby_dick beside
 the real runtimes, measured in one run, interleaved. Usage (root): ``make bench`` or
 
     .venv/bin/python benchmarks/run.py [--rounds 60] [--throughput 200] [--out benchmarks/out]
@@ -29,14 +29,14 @@ sys.path.insert(0, ROOT)
 from moby_dick import ContainerSpec, start  # noqa: E402
 from moby_dick.runner import run  # noqa: E402
 
-CONFIG = {  # an OCI bundle equivalent to moby-dick's default: uts, ipc, network, mount; /bin/true
+CONFIG = {  # an OCI bundle equivalent to moby-dick's default: uts, ipc, network, mount, pid; /bin/true
     "ociVersion": "1.0.2",
     "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/bin"],
                 "terminal": False},
     "root": {"path": "rootfs", "readonly": True},
     "hostname": "containerhostname",
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
-    "linux": {"namespaces": [{"type": t} for t in ("uts", "ipc", "network", "mount")]},
+    "linux": {"namespaces": [{"type": t} for t in ("uts", "ipc", "network", "mount", "pid")]},
 }
 BUDGETS = ("API <= 1.5x unshare; CLI <= interpreter floor + 10 ms and faster than runc; "
            "with the jail and limits <= 2x crun with the same limits")
@@ -86,8 +86,10 @@ def commands(bundle: str | None) -> tuple[dict, dict]:
         found["moby-dick CLI --rootfs --read-only"] = found["moby-dick CLI"][:-2] + [
             "--rootfs", os.path.join(bundle, "rootfs"), "--read-only", "/bin/true"]
     wanted = {
-        "unshare -uinm": ("unshare", ["-uinm", "/bin/true"]),
-        "bwrap": ("bwrap", ["--unshare-uts", "--unshare-ipc", "--unshare-net", "--ro-bind", "/", "/", "/bin/true"]),
+        # the same namespaces as moby-dick's default, PID 1 included, with a fresh /proc as moby-dick mounts
+        "unshare -uinmpf --mount-proc": ("unshare", ["-uinmpf", "--mount-proc", "/bin/true"]),
+        "bwrap": ("bwrap", ["--unshare-uts", "--unshare-ipc", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/",
+                            "--proc", "/proc", "/bin/true"]),
     }
     for name, (tool, args) in wanted.items():
         path = shutil.which(tool)
@@ -147,7 +149,7 @@ def budgets(stats: dict) -> list[str]:
     """One line per budget: held or missed, and by how much. Pure: tested in tests/unit."""
     lines = []
     api, cli = stats.get("moby_dick API (in-process)"), stats.get("moby-dick CLI")
-    unshare, floor, runc = stats.get("unshare -uinm"), stats.get("python -c pass (interpreter floor)"), stats.get("runc run")
+    unshare, floor, runc = stats.get("unshare -uinmpf --mount-proc"), stats.get("python -c pass (interpreter floor)"), stats.get("runc run")
     if api and unshare:
         limit = 1.5 * unshare["median"]
         lines.append(f"API <= 1.5x unshare ({limit:.2f} ms): {'held' if api['median'] <= limit else 'MISSED'} "
@@ -176,7 +178,7 @@ def ratios(stats: dict) -> list[dict]:
         if name not in stats:
             continue
         row = {"": name}
-        references = ("crun run (limits)", "runc run (limits)") if "limits" in name else ("unshare -uinm", "crun run", "runc run")
+        references = ("crun run (limits)", "runc run (limits)") if "limits" in name else ("unshare -uinmpf --mount-proc", "crun run", "runc run")
         for reference in references:
             if reference in stats:
                 row[f"/ {reference}"] = f"{stats[name]['median'] / stats[reference]['median']:.2f}x"
@@ -230,7 +232,7 @@ def markdown(result: dict) -> str:
              f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores, kernel "
              f"{result['machine']['kernel']}, cgroups {result['machine']['cgroups']}, Python "
              f"{result['machine']['python']}; {result['machine']['date']}.", "",
-             f"Workload: `/bin/true` in new UTS, IPC, network and mount namespaces; {result['rounds']} interleaved "
+             f"Workload: `/bin/true` in new UTS, IPC, network, mount and PID namespaces; {result['rounds']} interleaved "
              "rounds after a warm-up. Times in ms (start to exit, as the caller sees it).", "",
              "| runtime | median | p90 | min |", "|---|---:|---:|---:|"]
     for name, s in sorted(result["stats"].items(), key=lambda item: item[1]["median"]):

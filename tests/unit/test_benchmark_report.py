@@ -13,7 +13,7 @@ def stat(median):
 
 
 def test_budgets_held_and_missed():
-    stats = {"moby_dick API (in-process)": stat(4.0), "unshare -uinm": stat(3.0),
+    stats = {"moby_dick API (in-process)": stat(4.0), "unshare -uinmpf --mount-proc": stat(3.0),
              "moby-dick CLI": stat(40.0), "python -c pass (interpreter floor)": stat(25.0), "runc run": stat(30.0)}
     lines = bench.budgets(stats)
     assert lines[0].startswith("API <= 1.5x unshare (4.50 ms): held (4.00 ms, 1.33x)")
@@ -24,5 +24,5 @@ def test_budgets_held_and_missed():
 def test_summary_and_ratios():
     summary = bench.summarize([5.0, 1.0, 3.0, 2.0, 4.0])
     assert (summary["median"], summary["min"], summary["p90"], summary["n"]) == (3.0, 1.0, 5.0, 5)
-    rows = bench.ratios({"moby_dick API (in-process)": stat(6.0), "unshare -uinm": stat(3.0), "runc run": stat(12.0)})
-    assert rows == [{"": "moby_dick API (in-process)", "/ unshare -uinm": "2.00x", "/ runc run": "0.50x"}]
+    rows = bench.ratios({"moby_dick API (in-process)": stat(6.0), "unshare -uinmpf --mount-proc": stat(3.0), "runc run": stat(12.0)})
+    assert rows == [{"": "moby_dick API (in-process)", "/ unshare -uinmpf --mount-proc": "2.00x", "/ runc run": "0.50x"}]
