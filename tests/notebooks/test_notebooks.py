@@ -101,3 +101,14 @@ def test_a_broken_isolation_fails_the_lessons_checks(lesson, kind):
     with pytest.raises(CellExecutionError) as caught:
         execute(Path(NOTEBOOKS[0].parent / f"{lesson}.ipynb"), first_cell=BREAK.format(kind=kind))
     assert "AssertionError" in str(caught.value)
+
+
+NOT_ROOT = "import os\nos.geteuid = lambda: 1000  # as a learner without root would run it\n"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_without_root_the_privileged_cells_explain_instead_of_failing(path):
+    notebook = execute(path, first_cell=NOT_ROOT)
+    text = "\n".join(outputs(notebook, "text"))
+    assert "[not run]" in text and "needs root" in text
+    assert "Traceback" not in text
