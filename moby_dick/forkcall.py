@@ -21,6 +21,7 @@ import os
 import pickle
 
 from .errors import ChildFailed
+from .process import read_until_eof, write_all
 
 
 def call_in_child(fn, *args, **kwargs):
@@ -37,22 +38,17 @@ def call_in_child(fn, *args, **kwargs):
                 payload = pickle.dumps(record)
             except Exception as exc:
                 payload = pickle.dumps(("error", ChildFailed(f"unpicklable result: {exc}")))
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(write_end, view):]
+            write_all(write_end, payload)
         finally:
             os._exit(0)
     os.close(write_end)
-    chunks = []
     try:
-        while chunk := os.read(read_end, 65536):
-            chunks.append(chunk)
+        message = read_until_eof(read_end)
     finally:
-        os.close(read_end)
         _, status = os.waitpid(pid, 0)
-    if not chunks:
+    if not message:
         raise ChildFailed(f"forked helper {pid} died without a result (wait status {status})")
-    kind, value = pickle.loads(b"".join(chunks))
+    kind, value = pickle.loads(message)
     if kind == "error":
         raise value
     return value

@@ -107,10 +107,21 @@ def decode_value(payload: bytes):
     return pickle.loads(payload[1:])
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def read_until_eof(fd: int) -> bytes:
+    """Everything written to the pipe until every writer closed it; closes ``fd``."""
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 class Command(Record):
@@ -171,7 +182,7 @@ def _report_failure(sync_fd: int, error: BaseException) -> None:
     """Send the error to the parent, which turns it into one line; if even that fails, the exit
     status still tells it something went wrong."""
     try:
-        _write_all(sync_fd, encode_error(error))
+        write_all(sync_fd, encode_error(error))
     except BaseException:
         pass
 
@@ -199,9 +210,9 @@ def child_main(steps, command: Command, kernel, sync_fd: int, parent_pid: int, s
                     _fork_pid_one(step, kernel, sync_fd)  # returns in PID 1 only
                 else:
                     step.apply(kernel)
-            _write_all(sync_fd, encode_ready(namespace_ids("self")))
+            write_all(sync_fd, encode_ready(namespace_ids("self")))
             if command.function is not None:
-                _write_all(sync_fd, encode_value(command.function()))
+                write_all(sync_fd, encode_value(command.function()))
                 code = 0
             elif command.init:
                 # init closes its copy of the sync pipe once PID 2 is forked; PID 2's closes at exec
@@ -221,7 +232,7 @@ def _fork_pid_one(step, kernel, sync_fd: int) -> None:
     pid_one = step.apply(kernel)
     if pid_one:  # outside: the waiter
         os.close(go_read)
-        _write_all(sync_fd, f"P {pid_one}\n".encode())
+        write_all(sync_fd, f"P {pid_one}\n".encode())
         os.close(sync_fd)
         os.close(go_write)
         devnull = os.open(os.devnull, os.O_RDWR)

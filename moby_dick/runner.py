@@ -26,7 +26,7 @@ from .guard import Guard
 from .mountpoints import MountpointRegistry
 from .plan import plan
 from .plan import command as command_of
-from .process import child_main, decode_error, decode_records, decode_value
+from .process import child_main, decode_error, decode_records, decode_value, read_until_eof
 from .records import Record
 from .spec import ContainerSpec
 from .syscalls import KERNEL
@@ -278,7 +278,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
                 os.close(fd)
         container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=cleanup)
         container.cgroup = cgroup
-        message = _read_all(sync_read)
+        message = read_until_eof(sync_read)
     except BaseException:
         _run_in_order(cleanup)
         raise
@@ -294,15 +294,6 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         raise MobyError(f"container setup failed: the child exited with status {container._status}")
     return container
 
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    try:
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
 
 
 def run(spec: ContainerSpec | list | tuple, *, capture: bool = False, timeout: float | None = None,
