@@ -24,30 +24,36 @@ def _pyplot():
 
 
 def namespace_graph(processes: dict, kinds=("uts", "ipc", "net", "mnt"), title: str = ""):
-    """``processes``: ``{label: {kind: NamespaceId}}`` (e.g. from ``probe.namespace_ids`` and ``Result.namespaces``)."""
+    """``processes``: ``{label: {kind: NamespaceId}}`` (e.g. from ``probe.namespace_ids`` and ``Result.namespaces``).
+
+    Processes on the left, one box per namespace identity on the right (grouped by kind), a line for
+    each namespace a process holds: a box with several lines is a namespace they share.
+    """
     plt = _pyplot()
     labels = list(processes)
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 1.1 * max(len(kinds), len(labels))))
+    nodes = []  # (identity, holders)
+    for kind in kinds:
+        for identity in sorted({str(ids[kind]) for ids in processes.values() if kind in ids}):
+            nodes.append((identity, [label for label, ids in processes.items() if str(ids.get(kind)) == identity]))
+    rows = max(len(nodes), len(labels), 1)
+    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.45 * rows))
     ax.set_axis_off()
-    height = max(len(kinds), len(labels))
-    process_y = {label: height - 1 - i * (height - 1) / max(1, len(labels) - 1) if len(labels) > 1 else (height - 1) / 2
-                 for i, label in enumerate(labels)}
+
+    def spread(count: int, index: int) -> float:  # evenly over the same height, top to bottom
+        return (rows - 1) / 2 if count == 1 else (rows - 1) * (1 - index / (count - 1))
+
+    process_y = {label: spread(len(labels), i) for i, label in enumerate(labels)}
     for label, y in process_y.items():
-        ax.text(0, y, label, ha="right", va="center", fontsize=11,
+        ax.text(0, y, label, ha="right", va="center", fontsize=10,
                 bbox=dict(boxstyle="round", fc=HOST_COLOUR if label.startswith("host") else CONTAINER_COLOUR))
-    for row, kind in enumerate(kinds):
-        y = height - 1 - row * (height - 1) / max(1, len(kinds) - 1) if len(kinds) > 1 else (height - 1) / 2
-        identities = sorted({str(ids[kind]) for ids in processes.values() if kind in ids})
-        for column, identity in enumerate(identities):
-            x = 1.6 + column * 2.4
-            holders = [label for label, ids in processes.items() if str(ids.get(kind)) == identity]
-            colour = SHARED_COLOUR if len(holders) > 1 else ONLY_COLOUR
-            ax.text(x, y, identity, ha="left", va="center", fontsize=9, family="monospace",
-                    bbox=dict(boxstyle="square", fc=colour))
-            for label in holders:
-                ax.plot([0.1, x - 0.1], [process_y[label], y], color="#666", lw=1, zorder=0)
-    ax.set_xlim(-2.2, 1.6 + 2.4 * max(1, len(labels)))
-    ax.set_ylim(-0.7, height - 0.3)
+    for index, (identity, holders) in enumerate(nodes):
+        y = spread(len(nodes), index)
+        ax.text(2.0, y, identity, ha="left", va="center", fontsize=9, family="monospace",
+                bbox=dict(boxstyle="square", fc=SHARED_COLOUR if len(holders) > 1 else ONLY_COLOUR))
+        for label in holders:
+            ax.plot([0.1, 1.9], [process_y[label], y], color="#666", lw=1, zorder=0)
+    ax.set_xlim(-3.2, 4.2)
+    ax.set_ylim(-0.7, rows - 0.3)
     ax.set_title(title or "processes and the namespaces they hold (green: shared, red: held by one)")
     fig.tight_layout()
     return fig
