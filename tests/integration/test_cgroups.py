@@ -48,7 +48,7 @@ def test_cpus_limit_throttles_a_busy_loop():
     limited = run(busy, limits=Limits(cpus=0.5), seed_tmpfs=False)
     control = run(busy, accounting=True, seed_tmpfs=False)
     assert limited.stats["cpu_seconds"] <= 0.65 and limited.stats["cpu_throttled"] > 0
-    assert control.stats["cpu_seconds"] >= 0.75
+    assert control.stats["cpu_seconds"] >= 0.7
 
 
 def test_the_cgroup_is_beneath_our_own_holds_the_container_and_is_removed():
