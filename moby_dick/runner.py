@@ -251,6 +251,9 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     if spec.function is not None:
         import pickle  # noqa: F401  the child pickles the result after pivot_root, maybe out of the stdlib's reach
     cleanup: list = []
+    container = None
+    parent_fds: list = []  # our ends of the capture pipes
+    opened: list = []  # descriptors to close if anything fails before the container owns them
     try:
         cgroup = _prepare_host(spec, registry or MountpointRegistry(), cleanup)
         if cgroup is not None:
@@ -259,29 +262,40 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
             steps = plan(spec, cgroup.procs_files(), cgroupfs_mounts(cgroup.layout, set(cgroup.dirs)))
         else:
             steps = plan(spec)
-        parent_fds, stdio = [], [stdin, None, None]
+        stdio = [stdin, None, None]
         if capture:
             if stdin is None:
                 stdio[0] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                opened.append(stdio[0])
             for target in (1, 2):
                 read_end, write_end = os.pipe2(os.O_CLOEXEC)
                 parent_fds.append(read_end)
                 stdio[target] = write_end
+                opened.append(write_end)
         sync_read, sync_write = os.pipe2(os.O_CLOEXEC)
+        opened += [sync_read, sync_write]
         parent_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             child_main(steps, command, kernel, sync_write, parent_pid, tuple(stdio))
-        os.close(sync_write)
-        for fd in stdio:
-            if fd is not None and fd != stdin:
-                os.close(fd)
+        # from here on the container owns the clean-up: close() kills, reaps and undoes
         container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=cleanup)
         container.cgroup = cgroup
+        opened.remove(sync_read)
+        while opened:  # the child's ends: if the parent held them, EOF would never come
+            os.close(opened.pop())
         message = read_until_eof(sync_read)
     except BaseException:
-        _run_in_order(cleanup)
+        if container is not None:
+            container.close()
+        else:
+            for fd in parent_fds:
+                os.close(fd)
+            _run_in_order(cleanup)
         raise
+    finally:
+        for fd in opened:  # left open only when something failed before the fork
+            os.close(fd)
     pid_one, container.namespaces, payload = decode_records(message)
     if pid_one is not None:
         container.pid = pid_one

@@ -181,3 +181,19 @@ def test_ctrl_c_on_the_terminal_reaches_the_container_not_the_runtime():
             process.wait()
         os.close(master)
     assert output.count(b"caught") == 1
+
+
+def test_an_interrupted_start_leaves_nothing(monkeypatch, scratch):
+    # ^C (KeyboardInterrupt) while start() waits for the child: the child is killed and reaped, the
+    # mount point it created is removed (the leak check after the test looks at the rest).
+    import moby_dick.runner as runner
+
+    def interrupted(fd):
+        os.close(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "read_until_eof", interrupted)
+    target = str(scratch / "made")
+    with pytest.raises(KeyboardInterrupt):
+        runner.start(runner.ContainerSpec(("sleep", "30"), tmpfs=(target,)))
+    assert not os.path.exists(target)
