@@ -112,3 +112,15 @@ def test_without_root_the_privileged_cells_explain_instead_of_failing(path):
     text = "\n".join(outputs(notebook, "text"))
     assert "[not run]" in text and "needs root" in text
     assert "Traceback" not in text
+
+
+def test_the_notebooks_are_what_build_py_writes(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(NOTEBOOKS[0].parent / "build.py"), str(tmp_path)], check=True)
+    built = sorted(tmp_path.glob("*.ipynb"))
+    assert [p.name for p in built] == [p.name for p in NOTEBOOKS]
+    for ours, fresh in zip(NOTEBOOKS, built):
+        assert nbformat.read(ours, as_version=4) == nbformat.read(fresh, as_version=4), \
+            f"{ours.name} differs from notebooks/build.py: run `python notebooks/build.py` and commit"

@@ -1,0 +1,311 @@
+"""The course's notebooks, written as Python so that a lesson reads (and diffs) as text.
+
+    python notebooks/build.py            # rewrites notebooks/*.ipynb, without outputs
+    python notebooks/build.py OUTDIR     # writes them elsewhere (the test suite checks they match)
+
+Edit a lesson here, run this, commit both. tests/notebooks/test_notebooks.py fails when the committed
+notebooks and this file disagree.
+"""
+
+import os
+import sys
+
+import nbformat as nbf
+from nbformat.v4 import new_code_cell as code
+from nbformat.v4 import new_markdown_cell as md
+from nbformat.v4 import new_notebook
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+
+
+def save(name, cells):
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                                             "language_info": {"name": "python"}})
+    for index, cell in enumerate(nb.cells):  # stable ids: rebuilding changes nothing that did not change
+        cell["id"] = f"{name[:2]}-{index:02d}"
+    nbf.write(nb, os.path.join(OUT, f"{name}.ipynb"))
+
+IMPORTS = code("from moby_dick import course, pictures, probe, run\n"
+               "from moby_dick.spec import ContainerSpec\n"
+               "from moby_dick.plan import plan, describe")
+
+save("00-what-is-a-container", [
+ md("# 00 · What is a container?\n\nA container is **a process with its own view of the kernel**. Nothing in the kernel is called "
+    "\"container\": a runtime such as docker, runc or moby_dick starts an ordinary process and asks the kernel to give it "
+    "its own copies of some global resources (its hostname, its mounts, its network devices...). Each copy is a **namespace**.\n\n"
+    "**Learning goals**\n- read which namespaces a process is in, from `/proc/<pid>/ns/`\n- name what each kind of namespace isolates\n"
+    "- see which of them the seed (the C program moby_dick started from) unshares\n- start a container and compare its namespaces with yours, as the kernel reports them"),
+ IMPORTS,
+ md("## Your notebook's own namespaces\n\nEvery process has one symlink per namespace kind in `/proc/<pid>/ns/`. The link's text names the kind and "
+    "an inode number: two processes are in the same namespace **if and only if** these files have the same device and inode "
+    "(namespaces(7)). This is the evidence every lesson uses."),
+ code("import os\nfor name in sorted(os.listdir('/proc/self/ns')):\n    print(f\"{name:18} -> {os.readlink(f'/proc/self/ns/{name}')}\")"),
+ md("## What each kind isolates, and the seed's map\n\nThe seed cloned its child with `CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWNET`: four of the eight kinds. "
+    "moby_dick does the same, plus the PID namespace, with one `unshare(2)` call in a forked child. Later lessons add the others (user, cgroup)."),
+ code("from moby_dick.namespaces import KINDS, SEED_KINDS\n"
+      "course.show_table([{'kind': k.name, 'isolates': k.isolates, 'man page': k.man,\n"
+      "                    'the seed unshares': 'yes' if k.name in SEED_KINDS else ''} for k in KINDS.values()],\n"
+      "                  title='namespaces(7)')"),
+ md("## The plan: which syscalls make a container\n\nmoby_dick describes what it will do before doing it. This is the list of syscalls the container's child makes "
+    "(what `moby-dick --dry-run /bin/sh` prints). Nothing here needs root."),
+ code("steps = plan(ContainerSpec(('/bin/sh',)))\nprint(describe(steps))"),
+ md("## A container, live\n\nNow start one (`true` does nothing and exits) and compare its namespaces with this notebook's. "
+    "The container's child reads its own `/proc/self/ns/*` just before `execve`, and reports them to the parent."),
+ code("host = probe.namespace_ids()\n"
+      "result = course.privileged('start a container', run, ['true'])\n"
+      "if result:\n    course.show_table(course.namespace_rows({'notebook': host, 'container': result.namespaces}), title='namespace ids')"),
+ md("### Picture: processes and the namespaces they hold\n\nEach box on the right is one namespace, drawn once: green when both processes hold it (shared), red when only one does."),
+ code("if result:\n    pictures.namespace_graph({'host (this notebook)': host, 'container': result.namespaces},\n"
+      "                             kinds=('uts', 'ipc', 'net', 'mnt', 'pid', 'user'));"),
+ md("## Exercise 1\n\nWhich namespace kinds does moby_dick give the container of its own (by default)? Write your answer as a set of kind "
+    "names, e.g. `{'uts', 'pid'}`, and run the check: it compares your answer with what the kernel reported in *this* run. "
+    "Leave `answer = None` to check the lesson's reference solution instead."),
+ code("answer = None  # your answer: a set of kind names"),
+ code("course.self_check(answer, solution={'uts', 'ipc', 'net', 'mnt', 'pid'},\n"
+      "                  evidence={k for k in result.namespaces if result.namespaces[k] != host[k]} if result else None,\n"
+      "                  question='kinds the container holds of its own')"),
+ md("## Exercise 2\n\nHow many `mount(2)` calls does the default plan make, and why is the first one needed *before* the others? "
+    "(Lesson 04 answers the why.) Count them in the plan above."),
+ code("answer = None  # your answer: a number"),
+ code("course.self_check(answer, solution=3, evidence=sum(str(step).startswith('mount(') for step in steps),\n"
+      "                  question='mount(2) calls in the default plan')"),
+ md("## Further reading\n- namespaces(7), unshare(2), clone(2), setns(2)\n- Michael Kerrisk, *Namespaces in operation* (LWN, 2013), part 1\n"
+    "- the seed's README: `../../shared/seed/` and this project's README, section \"What the seed got wrong\""),
+])
+
+def lesson(name, title, goals, explain, demo, after_demo, picture, exercises, reading):
+    cells = [md(f"# {title}\n\n**Learning goals**\n" + "\n".join(f"- {g}" for g in goals)), IMPORTS, md(explain),
+             code(f"print(describe(plan(ContainerSpec(('sh',)))))"),
+             md("## The scenario, live\n\nThis runs the seed's scenario through moby_dick's own demo (`python -m moby_dick.demos "
+                f"{demo}` runs the same code), prints host and container side by side, and judges each claim, the negative control's included."),
+             code(f"report = course.lesson_demo('{demo}')\nev = report.evidence if report else None"),
+             md(after_demo), md("### Picture"), code(picture),
+             md("## The lesson checks itself\n\nEvery claim of the demo must have held in this run, including the control's leak: a check that cannot fail proves nothing."),
+             code("course.assert_held(report)")]
+    for number, (question, hint, answer_cell, check) in enumerate(exercises, 1):
+        cells += [md(f"## Exercise {number}\n\n{question}\n\n{hint} Leave `answer = None` to check the reference solution."),
+                  code(answer_cell), code(check)]
+    cells.append(md("## Further reading\n" + "\n".join(f"- {r}" for r in reading)))
+    save(name, cells)
+
+lesson("01-hostname-uts", "01 · Hostname: the UTS namespace",
+ ["give a process its own hostname with `unshare(CLONE_NEWUTS)` and `sethostname(2)`",
+  "prove it from the kernel: UTS namespace ids, and what `hostname` prints inside and outside",
+  "see the leak when the namespace is shared (`--uts host`)"],
+ "## How it works\n\n`uname(2)` returns a `nodename`: that is what `hostname` prints. It lives in the process's **UTS namespace** "
+ "(the name comes from *UNIX Time-sharing System*). The container's child calls `unshare(CLONE_NEWUTS)` and gets a copy; "
+ "`sethostname(2)` then changes only the copy. Read uts_namespaces(7), sethostname(2), uname(2).\n\n"
+ "The demo runs in a *lab*: a throwaway UTS namespace named `intacthostname` (as in the seed's README) stands in for the host, so that the "
+ "negative control can really rename it without renaming this machine. The plan below shows step 3, `sethostname`:",
+ "hostname",
+ "## Reading the evidence\n\nThe container printed `containerhostname`, then `josh`; the host kept its name. In the control (`--uts host`) the "
+ "container's UTS namespace id **equals** the host's, and `hostname josh` inside renamed the host: this is what the namespace buys.",
+ "if ev:\n    pictures.namespace_graph({'host (lab)': {'uts': ev['host_uts']}, 'container': {'uts': ev['isolated_uts']},\n"
+ "                             'container --uts host': {'uts': ev['control_uts']}}, kinds=('uts',),\n"
+ "                             title='the isolated container holds its own UTS namespace; the control holds the host\\'s');",
+ [("After `hostname josh` inside the isolated container, what is the host's hostname?", "Answer with a string.",
+   "answer = None  # your answer: a hostname",
+   "course.self_check(answer, solution='intacthostname', evidence=ev['host_after_isolated'] if ev else None,\n"
+   "                  question=\"the host's hostname after `hostname josh` inside\")"),
+  ("And in the negative control (`--uts host`)?", "Answer with a string.",
+   "answer = None  # your answer: a hostname",
+   "course.self_check(answer, solution='josh', evidence=ev['host_after_control'] if ev else None,\n"
+   "                  question=\"the host's hostname after the control's `hostname josh`\")"),
+  ("Choose a hostname and predict what `hostname` prints inside a container started with it.",
+   "Change `my_name`, then run both cells.",
+   "my_name = 'lesson-one'\nanswer = None  # your prediction of the output, e.g. 'lesson-one\\n'",
+   "result = course.privileged('start a container', run, ['hostname'], hostname=my_name, capture=True)\n"
+   "course.self_check(answer, solution=my_name + '\\n', evidence=result.text if result else None,\n"
+   "                  question='what hostname prints inside')")],
+ ["uts_namespaces(7), sethostname(2), uname(2), hostname(1)", "namespaces(7)",
+  "the demo's code: `moby_dick/demos/hostname.py`; the step: `moby_dick/uts.py`"])
+
+lesson("02-ipc", "02 · Interprocess communication: the IPC namespace",
+ ["see that System V message queues are global unless the IPC namespace is unshared",
+  "read the evidence: `/proc/sysvipc/msg` answers for the namespace of the process that reads it",
+  "see the leak both ways with `--ipc host`, and that a container's queues die with it"],
+ "## How it works\n\n`ipcmk -Q` calls `msgget(2)` to make a message queue; `ipcs -q` lists them. Queues, semaphore sets and shared memory "
+ "segments live in the caller's **IPC namespace**. The container's child unshares it with `unshare(CLONE_NEWIPC)`: a new IPC namespace starts "
+ "empty, and everything in it is destroyed when its last process exits. Read ipc_namespaces(7), sysvipc(7), msgget(2).\n\n"
+ "The host here is a lab IPC namespace, so the queues the demo makes, the control's leaked one included, vanish with it. The plan:",
+ "ipc",
+ "## Reading the evidence\n\nThe host's queue was invisible inside; the queue the container made was visible only inside and never reached the "
+ "host. With `--ipc host` the container saw the host's queue, and the queue it made stayed on the host after it exited.",
+ "if ev:\n    pictures.side_by_side('host (lab) after both runs', [hex(k) for k in ev['host_after_control']],\n"
+ "                          'the isolated container', [hex(k) for k in ev['isolated']['keys_after']],\n"
+ "                          title='message queues: red lines exist on one side only');",
+ [("How many message queues did the container see when it started (isolated run)?", "Answer with a number.",
+   "answer = None  # your answer: a number",
+   "course.self_check(answer, solution=0, evidence=len(ev['isolated']['keys_before']) if ev else None,\n"
+   "                  question='queues visible inside at start')"),
+  ("How many queues does the host have after the negative control's container exited?", "Answer with a number.",
+   "answer = None  # your answer: a number",
+   "course.self_check(answer, solution=2, evidence=len(ev['host_after_control']) if ev else None,\n"
+   "                  question='host queues after the control')")],
+ ["ipc_namespaces(7), sysvipc(7), msgget(2), ipcmk(1), ipcs(1)", "proc(5): /proc/sysvipc/",
+  "the demo's code: `moby_dick/demos/ipc.py`"])
+
+lesson("03-network", "03 · Network: the network namespace",
+ ["see that a new network namespace has only `lo`, and that it is down",
+  "ask the kernel, not sysfs: without a filesystem jail `/sys/class/net` still shows the host's devices",
+  "see every host device leak in with `--network host`"],
+ "## How it works\n\nA **network namespace** has its own devices, addresses, routes, firewall and ports. `unshare(CLONE_NEWNET)` gives the "
+ "container an empty one: only the loopback device `lo`, DOWN. Read network_namespaces(7), netdevice(7).\n\n"
+ "The evidence comes from inside the container's namespace: a forked helper `setns(2)`s into it and asks the kernel for its devices "
+ "(`if_nameindex(3)`) and their flags (the `SIOCGIFFLAGS` ioctl), which is what `ip a` does. The plan:",
+ "network",
+ "## Reading the evidence\n\nThe container's only device is `lo`, and it is DOWN, as the seed's `ip a` showed. Note the `/sys/class/net` row: "
+ "sysfs shows the devices of the namespace that *mounted* it, and without a filesystem jail that is the host's mount. "
+ "With `--network host` the container sees every device of the host.",
+ "if ev:\n    show = lambda devices: [f\"{name} {'UP' if up else 'DOWN'}\" for name, up in devices]\n"
+ "    pictures.side_by_side('host', show(ev['host_devices']), 'container', show(ev['isolated']['devices']),\n"
+ "                          title='network devices, as the kernel reports them');",
+ [("Which devices does the container have, and are they up? Answer as a list of (name, up) pairs.",
+   "For example `[('eth0', True)]`.",
+   "answer = None  # your answer: a list of (name, is_up) pairs",
+   "course.self_check(answer, solution=[('lo', False)],\n"
+   "                  evidence=[tuple(d) for d in ev['isolated']['devices']] if ev else None,\n"
+   "                  question=\"the container's devices\")"),
+  ("In the control, does the container see exactly the host's devices?", "Answer True or False.",
+   "answer = None  # your answer: True or False",
+   "course.self_check(answer, solution=True,\n"
+   "                  evidence=[tuple(d) for d in ev['control']['devices']] == [tuple(d) for d in ev['host_devices']] if ev else None,\n"
+   "                  question=\"the control sees the host's devices\")")],
+ ["network_namespaces(7), netdevice(7), ip-link(8), if_nameindex(3)", "the demo's code: `moby_dick/demos/network.py`"])
+
+lesson("04-mounts-and-propagation", "04 · Mounts and propagation: the mount namespace, and the seed's bug",
+ ["give the container its own mount table with `unshare(CLONE_NEWNS)`",
+  "understand shared, slave and private propagation (mount_namespaces(7), \"Shared subtrees\")",
+  "see the seed's bug live: without `mount --make-rprivate /`, a container's mount appears on a shared host mount and stays"],
+ "## How it works\n\n`unshare(CLONE_NEWNS)` gives the container a **copy** of the host's mount table. The copy keeps each mount's "
+ "*propagation type*:\n\n- **shared**: mount events propagate both ways between the copies (systemd makes `/` shared on every boot);\n"
+ "- **slave**: events come in from the host, none go out;\n- **private**: nothing crosses.\n\n"
+ "The seed unshared the mount namespace and mounted a tmpfs on `/mytmp`, but never changed the propagation: on a systemd machine its "
+ "\"private\" tmpfs appeared on the host and stayed after the container exited. moby_dick's step 2 makes `/` recursively private first:",
+ "mount",
+ "## Reading the evidence\n\nThe host's demo mount is `shared` (see the note under the first table). With moby_dick's fix, the container's "
+ "tmpfs mounts appear only in its own `/proc/<pid>/mountinfo`. With `--propagation unchanged` (the seed), the tmpfs under the shared mount "
+ "appeared in the host's mount table during the run **and stayed after the container exited**. All of this ran in a lab mount namespace "
+ "that died with the demo, so the machine's own mount table never changed.\n\n"
+ "### All three propagation types\n\nThe same experiment for `private`, `slave` and `unchanged` (shared): does the container's mount reach the "
+ "host, and does a mount the host makes after the start reach the container?",
+ "if ev:\n    pictures.side_by_side('host during the seed\\'s run (control)', ev['control']['host_during'],\n"
+ "                          'container', ev['control']['inside'],\n"
+ "                          title='the seed\\'s bug: the container\\'s tmpfs shows up in the host\\'s mount table');\n"
+ "from moby_dick.demos.mount import propagation_experiment\n"
+ "experiments = {p: course.privileged(f'the {p} experiment', propagation_experiment, p) for p in ('private', 'slave', 'unchanged')}\n"
+ "if all(experiments.values()):\n    course.show_table([{'propagation': p, **seen} for p, seen in experiments.items()], title='propagation, measured')",
+ [("With `--propagation slave`: does a mount the host makes after the container started appear inside? "
+   "Does the container's tmpfs reach the host?", "Answer as a pair of booleans: (host mount inside, container mount on host).",
+   "answer = None  # your answer: (bool, bool)",
+   "seen = experiments['slave']\n"
+   "course.self_check(answer, solution=(True, False),\n"
+   "                  evidence=(seen['host_mount_inside'], seen['container_mount_on_host']) if seen else None,\n"
+   "                  question='slave propagation: (in, out)')"),
+  ("With moby_dick's default, how many of the container's tmpfs mounts could the host see during the run?", "Answer with a number.",
+   "answer = None  # your answer: a number",
+   "course.self_check(answer, solution=0, evidence=len(ev['isolated']['host_during']) if ev else None,\n"
+   "                  question='container mounts visible on the host')")],
+ ["mount_namespaces(7), section \"Shared subtrees\"; mount(2) (MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_REC)",
+  "Documentation/filesystems/sharedsubtree.rst in the kernel tree", "the demo's code: `moby_dick/demos/mount.py`; the steps: `moby_dick/mounts.py`"])
+
+lesson("05-pid-and-init", "05 · Processes: the PID namespace, and PID 1's duties",
+ ["give the container its own process tree with `unshare(CLONE_NEWPID)` and a `fork`",
+  "see why PID 1 is special: signals it has no handler for are dropped, orphans become its children",
+  "see moby-dick's `--init` reap zombies and pass signals on, and the control without it"],
+ "## How it works\n\n`unshare(CLONE_NEWPID)` does not move the caller: it decides where the caller's *next child* goes, and that child is "
+ "**PID 1** of the new namespace. So the plan has a `fork()` right after the `unshare`: the child is PID 1 and makes every later step; "
+ "the parent stays outside, waits for it and exits as it did. A fresh `/proc` is mounted, because a proc mount shows the PID namespace "
+ "of the process that mounted it. Read pid_namespaces(7) and proc(5). The plan:",
+ "pid",
+ "## Reading the evidence\n\nInside, the process is PID 1, `/proc` lists only it, and the demo's own host pid is neither visible nor "
+ "signallable (`ESRCH`). With `--pid host` all of the host's processes are there.\n\n"
+ "### PID 1's duties\n\nThe kernel treats PID 1 as the namespace's init: it delivers only the signals PID 1 has a handler for, and "
+ "re-parents orphans to it, expecting it to reap them. Most programs were not written for that. The `init` demo shows both, with "
+ "moby-dick's `--init` and without it:",
+ "init_report = course.lesson_demo('init')\n"
+ "if ev:\n    pictures.namespace_graph({'host (this notebook)': {'pid': ev['host_pid_ns']},\n"
+ "                              f\"container: PID 1, sees {len(ev['isolated']['pids'])} process\": {'pid': ev['isolated_ns']},\n"
+ "                              f\"--pid host: sees {len(ev['control']['pids'])} processes\": {'pid': ev['control_ns']}},\n"
+ "                             kinds=('pid',), title='which PID namespace each process is in, and how many processes it sees');",
+ [("What does `getpid()` return for the container's first process?", "Answer with a number.",
+   "answer = None  # your answer: a number",
+   "course.self_check(answer, solution=1, evidence=ev['isolated']['own_pid'] if ev else None,\n"
+   "                  question=\"the container's first pid\")"),
+  ("Without `--init`, how many zombies stay under PID 1 after its orphan exited? And with it?",
+   "Answer as a pair: (without, with).",
+   "answer = None  # your answer: (number, number)",
+   "ie = init_report.evidence if init_report else None\n"
+   "course.self_check(answer, solution=(1, 0), evidence=(ie['without_init']['zombies'], ie['with_init']['zombies']) if ie else None,\n"
+   "                  question='zombies under PID 1 (without --init, with --init)')")],
+ ["pid_namespaces(7), section \"The namespace init process\"; proc(5)", "tini's README: what an init does for a container",
+  "the demos' code: `moby_dick/demos/pid.py`, `moby_dick/demos/init.py`; the init: `moby_dick/pid.py`"])
+
+lesson("06-filesystem-jail", "06 · The filesystem jail: pivot_root, and why chroot is not a jail",
+ ["build a root file system offline (`moby-dick mkrootfs`) and enter it with `pivot_root(2)`",
+  "keep the rootfs directory untouched with a copy-on-write overlay that lives only in the container's mount namespace",
+  "see the classic chroot escape fail against `pivot_root` and succeed against a plain `chroot` (the control)"],
+ "## How it works\n\n`chroot(2)` changes how `/` is resolved for one process, nothing more: the old root stays mounted above, and a process "
+ "that may call `chroot` can climb back out. `pivot_root(2)` swaps the *mount namespace's* root: the old root is moved under the new one, "
+ "then detached with `umount2(MNT_DETACH)`, and nothing is left above `/`. Read pivot_root(2), chroot(2) (NOTES), overlayfs.\n\n"
+ "moby-dick mounts a scratch tmpfs over the rootfs directory (inside the container's private mount namespace only), creates the overlay's "
+ "upper and work directories in it, and mounts the overlay with the *original* directory as its lower layer. Here is the plan for a rootfs "
+ "(the plan is pure: it describes, nothing runs):\n\n"
+ "```python\nprint(describe(plan(ContainerSpec(('sh',), rootfs='/srv/rootfs'))))\n```\n\nand the default plan, for comparison:",
+ "jail",
+ "## Reading the evidence\n\nInside, `/` is the rootfs, a file on the host is unreachable, and after the escape `/` is still the rootfs. "
+ "What the container wrote never reached the rootfs directory. Under `--jail chroot` the very same escape lists the host's root.",
+ "print(describe(plan(ContainerSpec(('sh',), rootfs='/srv/rootfs'))))\n"
+ "if ev:\n    pictures.side_by_side('after the escape, --jail chroot (control)', ev['chrooted']['after_escape'],\n"
+ "                          'after the escape, pivot_root', ev['jailed']['after_escape'],\n"
+ "                          title='the same escape, two jails: red entries are seen on one side only');",
+ [("After the chroot escape inside the pivot_root jail, is the file created on the host reachable?", "Answer True or False.",
+   "answer = None  # your answer: True or False",
+   "course.self_check(answer, solution=False, evidence=ev['jailed']['marker_after_escape'] if ev else None,\n"
+   "                  question='host file reachable after the escape (pivot_root)')"),
+  ("And under `--jail chroot`?", "Answer True or False.",
+   "answer = None  # your answer: True or False",
+   "course.self_check(answer, solution=True, evidence=ev['chrooted']['marker_after_escape'] if ev else None,\n"
+   "                  question='host file reachable after the escape (chroot)')")],
+ ["pivot_root(2), chroot(2) section NOTES, mount_namespaces(7)", "Documentation/filesystems/overlayfs.rst",
+  "runc's `libcontainer/rootfs_linux.go` (pivotRoot)", "the demo's code: `moby_dick/demos/jail.py`; the steps: `moby_dick/rootfs.py`"])
+
+lesson("07-cgroups", "07 · Resource limits: cgroups",
+ ["limit memory, processes and CPU with cgroups, v1 and v2, and read what the container used",
+  "see the kernel enforce each limit: the OOM killer, a refused fork, CFS throttling",
+  "place a container's cgroup beneath moby-dick's own, join it before anything runs, and remove it after"],
+ "## How it works\n\nNamespaces decide what a container can *see*; cgroups decide how much it can *use*. A cgroup is a directory in a "
+ "special file system: `mkdir` makes one, writing to its files sets limits, writing a pid to `cgroup.procs` moves a process in (its "
+ "children stay in), and `rmdir` removes it once empty. Read cgroups(7) and the kernel's cgroup-v2.rst.\n\n"
+ "Two layouts exist: **v2**, one tree with `memory.max`, `pids.max`, `cpu.max`; and **v1**, one tree per controller with "
+ "`memory.limit_in_bytes`, `pids.max`, `cpu.cfs_quota_us`. This machine's layout, as moby-dick detects it:\n\n"
+ "```python\nfrom moby_dick.cgroups import detect; detect()\n```\n\nThe child joins the cgroup as its very first step, before the "
+ "`unshare`, so nothing it runs is ever unlimited. The plan with limits (the cgroup's path is chosen at run time):",
+ "memory",
+ "## Reading the evidence\n\nThe hog was stopped by the kernel's OOM killer at 32 MiB (exit 137, `oom_kill` in the cgroup's counters); "
+ "the control, whose cgroup only counts, reached about 100 MiB. The limits are files; here is what moby-dick writes for each version "
+ "(pure code, no root needed):\n\n```python\nfrom moby_dick.cgroups import Limits, limit_files\n"
+ "limit_files(Limits(memory=32 << 20, pids=20, cpus=0.5), 'v1'), limit_files(Limits(memory=32 << 20, pids=20, cpus=0.5), 'v2')\n```\n\n"
+ "The other two limits, live:",
+ "from moby_dick.cgroups import Limits, detect, limit_files\n"
+ "print(detect())\nprint(limit_files(Limits(memory=32 << 20, pids=20, cpus=0.5), 'v1'))\n"
+ "print(limit_files(Limits(memory=32 << 20, pids=20, cpus=0.5), 'v2'))\n"
+ "pids_report = course.lesson_demo('pids')\ncpu_report = course.lesson_demo('cpu')\n"
+ "if ev and cpu_report:\n    cpu = cpu_report.evidence\n"
+ "    pictures.measured_bars([\n"
+ "        ('peak memory, MiB (cgroup)', {'--memory 32m': ev['limited']['stats']['peak_memory_bytes'] / 2**20,\n"
+ "                                       'no limit': ev['control']['stats']['peak_memory_bytes'] / 2**20}, 32),\n"
+ "        ('CPU seconds in 1 s (cgroup)', {'--cpus 0.5': cpu['limited']['cpu_seconds'],\n"
+ "                                         'no limit': cpu['control']['cpu_seconds']}, 0.5)],\n"
+ "        title='what the cgroups measured, this run: with the limit (red line) and without');",
+ [("What exit status did the memory hog get under `--memory 32m`?", "Answer with a number.",
+   "answer = None  # your answer: a number",
+   "course.self_check(answer, solution=137, evidence=ev['limited']['exit'] if ev else None,\n"
+   "                  question='exit status of the OOM-killed container')"),
+  ("Under `--pids-limit 20`, how many of the 50 forks can succeed at most?", "Answer with a number (the program is a process too).",
+   "answer = None  # your answer: a number",
+   "pe = pids_report.evidence if pids_report else None\n"
+   "course.self_check(answer, solution=19, evidence=pe['limited']['counts'][0] if pe else None,\n"
+   "                  question='forks that succeeded under --pids-limit 20')")],
+ ["cgroups(7); Documentation/admin-guide/cgroup-v2.rst; cgroup-v1/memory.rst, pids.rst; scheduler/sched-bwc.rst",
+  "the demos' code: `moby_dick/demos/memory.py`, `pids.py`, `cpu.py`; the cgroups: `moby_dick/cgroups.py`"])
