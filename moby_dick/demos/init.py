@@ -40,8 +40,14 @@ def zombies_under(pid: int) -> int:
 
 def _observe(init: bool) -> dict:
     with start(ContainerSpec(("sh", "-c", SCRIPT), seed_tmpfs=False, init=init)) as container:
-        time.sleep(0.6)
-        zombies = zombies_under(container.pid)
+        # the orphan exits after 0.05 s; on a loaded machine allow it up to 3 s to become a zombie
+        deadline = time.monotonic() + (0.6 if init else 3.0)
+        zombies = 0
+        while time.monotonic() < deadline:
+            zombies = zombies_under(container.pid)
+            if zombies and not init:
+                break
+            time.sleep(0.02)
         os.kill(container.pid, signal.SIGTERM)
         deadline = time.monotonic() + 1.0  # an init passes it on at once; a plain PID 1 never dies of it
         while container.poll() is None and time.monotonic() < deadline:
@@ -76,7 +82,7 @@ def story(ev):
     on, off = ev["with_init"], ev["without_init"]
     return [Section("zombies and SIGTERM", [
         ("PID 1", on["pid1"], off["pid1"]),
-        ("zombies under PID 1 after 0.6 s", str(on["zombies"]), str(off["zombies"])),
+        ("zombies under PID 1", str(on["zombies"]), str(off["zombies"])),
         ("alive 1 s after SIGTERM to PID 1", "yes" if on["alive_after_sigterm"] else "no",
          "yes" if off["alive_after_sigterm"] else "no"),
         ("exit status", str(on["exit_code"]), str(off["exit_code"])),

@@ -13,6 +13,7 @@ from tests_support import moby_dick_command, wait_for
 
 pytestmark = pytest.mark.privileged
 LIST_PIDS = "echo $$; for p in /proc/[0-9]*; do echo ${p#/proc/}; done"
+MARK = f"30.{os.getpid()}"  # a sleep only this test process starts
 
 
 def test_the_command_is_pid_one_and_sees_only_the_container():
@@ -58,8 +59,12 @@ def _zombies_under(pid: int) -> list[int]:
 def test_orphaned_zombies_are_reaped_only_with_init(init):
     spec = ContainerSpec(("sh", "-c", "(sleep 0.05 &); exec sleep 30"), seed_tmpfs=False, init=init)
     with start(spec) as container:
-        time.sleep(0.6)
-        zombies = _zombies_under(container.pid)
+        deadline = time.monotonic() + (0.6 if init else 3.0)  # the orphan needs a moment to exit
+        while time.monotonic() < deadline:
+            zombies = _zombies_under(container.pid)
+            if zombies and not init:
+                break
+            time.sleep(0.02)
     if init:
         assert zombies == [], "moby-dick's init left a zombie"
     else:
@@ -83,8 +88,8 @@ def test_init_forwards_signals(number, spawn):
 
 
 def test_without_init_pid_one_ignores_sigterm_and_with_init_it_dies(spawn):
-    plain = spawn("sleep", "30")
-    with_init = spawn("--init", "sleep", "30")
+    plain = spawn("sleep", MARK)
+    with_init = spawn("--init", "sleep", MARK)
     time.sleep(0.5)
     plain.send_signal(signal.SIGTERM)
     with_init.send_signal(signal.SIGTERM)
@@ -93,7 +98,7 @@ def test_without_init_pid_one_ignores_sigterm_and_with_init_it_dies(spawn):
     assert plain.poll() is None, "the control: sleep as PID 1 has no SIGTERM handler, so the kernel drops it"
     plain.kill()
     plain.wait()
-    wait_for(lambda: not _processes_named("sleep 30"), "the container to die with moby-dick")
+    wait_for(lambda: not _processes_named(f"sleep {MARK}"), "the container to die with moby-dick")
 
 
 def _processes_named(text):
