@@ -72,6 +72,8 @@ def parse_size(text: str, what: str = "--memory") -> int:
 def parse_limits(memory=None, memory_swap=None, pids=None, cpus=None, cpu_shares=None,
                  cpu_count: int | None = None) -> Limits:
     """The CLI's texts -> Limits, with one readable UsageError for each kind of bad value."""
+    from .validate import is_whole_number
+
     limits = {}
     if memory is not None:
         limits["memory"] = parse_size(memory)
@@ -84,7 +86,7 @@ def parse_limits(memory=None, memory_swap=None, pids=None, cpus=None, cpu_shares
         if limits["memory_swap"] != -1 and limits["memory_swap"] < limits["memory"]:
             raise UsageError("--memory-swap is memory plus swap: it cannot be less than --memory")
     if pids is not None:
-        if not _whole(pids) or int(pids) < 1 or int(pids) > 4_194_304:
+        if not is_whole_number(pids) or int(pids) < 1 or int(pids) > 4_194_304:
             raise UsageError(f'--pids-limit "{pids}": give a whole number from 1 to 4194304')
         limits["pids"] = int(pids)
     if cpus is not None:
@@ -97,15 +99,10 @@ def parse_limits(memory=None, memory_swap=None, pids=None, cpus=None, cpu_shares
             raise UsageError(f'--cpus "{cpus}": choose from 0.01 to {available} (the CPUs of this machine)')
         limits["cpus"] = value
     if cpu_shares is not None:
-        if not _whole(cpu_shares) or not 2 <= int(cpu_shares) <= 262144:
+        if not is_whole_number(cpu_shares) or not 2 <= int(cpu_shares) <= 262144:
             raise UsageError(f'--cpu-shares "{cpu_shares}": give a whole number from 2 to 262144')
         limits["cpu_shares"] = int(cpu_shares)
     return Limits(**limits)
-
-
-def _whole(text: str) -> bool:
-    text = text.strip()
-    return text.isascii() and text.isdigit()
 
 
 def limit_files(limits: Limits, version: str) -> dict[str, dict[str, str]]:

@@ -241,14 +241,15 @@ def _run(invocation: Invocation) -> int:
         problems = validate.spec_problems(spec)
         if problems:
             raise UsageError(problems[0])
-        print(describe(plan(spec)))
-        print(f"{len(plan(spec)) + 1}. execvp({', '.join(map(repr, spec.argv))})")
+        steps = plan(spec)
+        print(describe(steps))
+        print(f"{len(steps) + 1}. execvp({', '.join(map(repr, spec.argv))})")
         return 0
-    validate.check(spec)
     import _signal as signal  # the C module: the wrapper's enums cost ~9 ms per start
 
-    saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    block_forwarded_signals()
+    # Blocked from before the fork, so that no signal meant for the container is lost; start()
+    # validates the spec first thing, and the mask is restored whatever happens.
+    saved_mask = block_forwarded_signals()
     try:
         result = start(spec).wait_forwarding_signals()
     finally:

@@ -12,26 +12,10 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import probe
 from .mounts import SEED_TMPFS
 from .mountpoints import MountpointRegistry
-
-
-def child_pids(parent: int | None = None, proc: Path = probe.PROC) -> set[int]:
-    parent = os.getpid() if parent is None else parent
-    children = set()
-    for entry in os.listdir(proc):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"{proc}/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            children.add(int(entry))
-    return children
 
 
 @dataclass(frozen=True)
@@ -48,7 +32,7 @@ class HostState:
             mounts=frozenset((m.mount_id, m.mount_point, m.fstype, m.source) for m in probe.mounts()),
             sysvipc=tuple(sorted((k, tuple(v)) for k, v in probe.sysvipc_snapshot().items())),
             hostname=probe.hostname(),
-            children=frozenset(child_pids()),
+            children=frozenset(probe.children_of(os.getpid())),
             mytmp=_mytmp_owner(),
         )
 

@@ -91,6 +91,48 @@ def mounts_at(path: str, pid: int | str = "self", proc: Path = PROC) -> list[Mou
     return [entry for entry in mounts(pid, proc) if entry.mount_point == path]
 
 
+# ---- processes --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    ppid: int
+    state: str  # R, S, D, Z (zombie: exited, not yet reaped by its parent) ...
+    cmdline: bytes  # NUL-separated argv; empty for a zombie
+
+
+def parse_stat(text: str) -> tuple[str, int]:
+    """(state, ppid) from ``/proc/<pid>/stat``; the command name in parentheses may hold spaces."""
+    state, ppid = text.rsplit(")", 1)[1].split()[:2]
+    return state, int(ppid)
+
+
+def processes(proc: Path = PROC) -> list[ProcessInfo]:
+    """Every process ``proc`` shows (the PID namespace of that proc mount)."""
+    found = []
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            state, ppid = parse_stat(Path(f"{proc}/{entry}/stat").read_text())
+            cmdline = Path(f"{proc}/{entry}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue  # it exited meanwhile
+        found.append(ProcessInfo(int(entry), ppid, state, cmdline))
+    return found
+
+
+def children_of(pid: int, state: str | None = None, proc: Path = PROC) -> list[int]:
+    """Pids whose parent is ``pid`` (only those in ``state``, e.g. "Z", if given)."""
+    return [p.pid for p in processes(proc) if p.ppid == pid and (state is None or p.state == state)]
+
+
+def processes_with(marker: str, proc: Path = PROC) -> list[int]:
+    """Pids whose command line contains ``marker`` (arguments joined by NUL bytes)."""
+    needle = marker.encode()
+    return [p.pid for p in processes(proc) if needle in p.cmdline]
+
+
 # ---- System V message queues ------------------------------------------------------------------
 
 @dataclass(frozen=True)

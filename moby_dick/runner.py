@@ -205,9 +205,10 @@ def _waitpid_until(pid: int, timeout: float | None, container_pid: int) -> int:
         time.sleep(0.005)
 
 
-def block_forwarded_signals() -> None:
-    """Block the forwarded signals and SIGCHLD in the caller, so none is lost before the wait loop."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, set(FORWARDED_SIGNALS) | {signal.SIGCHLD})
+def block_forwarded_signals():
+    """Block the forwarded signals and SIGCHLD in the caller, so none is lost before the wait loop.
+    Returns the previous mask, to restore afterwards."""
+    return signal.pthread_sigmask(signal.SIG_BLOCK, set(FORWARDED_SIGNALS) | {signal.SIGCHLD})
 
 
 def _run_in_order(actions: list) -> None:

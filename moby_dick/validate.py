@@ -16,6 +16,12 @@ from .spec import SHAREABLE, ContainerSpec
 from .uts import hostname_problems
 
 
+def is_whole_number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and other digits ``int`` refuses."""
+    text = text.strip()
+    return text.isascii() and text.isdigit()
+
+
 def spec_problems(spec: ContainerSpec) -> list[str]:
     """Everything wrong with the spec itself. Pure."""
     problems: list[str] = []
@@ -45,7 +51,7 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         problems.append(f'working directory "{spec.workdir}" must be absolute')
     if spec.user is not None:
         uid, _, gid = spec.user.partition(":")
-        if not uid.isdigit() or (gid and not gid.isdigit()):
+        if not is_whole_number(uid) or (gid and not is_whole_number(gid)):
             problems.append(f'user "{spec.user}": give numeric UID or UID:GID')
     return problems
 
@@ -72,8 +78,9 @@ def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = N
         problems.append("moby-dick needs root to create namespaces (CAP_SYS_ADMIN); run it with sudo")
     for kind in ("mnt",) + tuple(k for k in SHAREABLE if k not in spec.share):
         if not os.path.exists(f"{proc}/self/ns/{kind}"):
+            share = "" if kind == "mnt" else f" or share it with --{kind} host"
             problems.append(f"this kernel has no {kind} namespaces ({KINDS[kind].man}); "
-                            f"rebuild it with CONFIG_{kind.upper()}_NS or share it with --{kind} host")
+                            f"rebuild it with CONFIG_{kind.upper()}_NS{share}")
     if spec.rootfs:
         return problems + rootfs_problems(spec)
     for path in spec.tmpfs_paths:

@@ -11,6 +11,7 @@ import os
 import signal
 import time
 
+from .. import probe
 from ..runner import run, start
 from ..spec import ContainerSpec
 from . import Section, claim, require
@@ -26,25 +27,13 @@ def requirements():
     require(tools=("sh", "sleep", "ps"))
 
 
-def zombies_under(pid: int) -> int:
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                state, ppid = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[:2]
-            except (OSError, ValueError):
-                continue
-            count += state == "Z" and int(ppid) == pid
-    return count
-
-
 def _observe(init: bool) -> dict:
     with start(ContainerSpec(("sh", "-c", SCRIPT), seed_tmpfs=False, init=init)) as container:
         # the orphan exits after 0.05 s; on a loaded machine allow it up to 3 s to become a zombie
         deadline = time.monotonic() + (0.6 if init else 3.0)
         zombies = 0
         while time.monotonic() < deadline:
-            zombies = zombies_under(container.pid)
+            zombies = len(probe.children_of(container.pid, state="Z"))
             if zombies and not init:
                 break
             time.sleep(0.02)

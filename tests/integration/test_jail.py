@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from moby_dick import UsageError, run, start
+from moby_dick import UsageError, probe, run, start
 from moby_dick.mkrootfs import mkrootfs
 from moby_dick.spec import ContainerSpec
 from tests_support import moby_dick_command, wait_for
@@ -158,22 +158,11 @@ def test_bad_jail_input_is_one_line_and_125(cli, rootfs, args, message):
 
 def test_sigkill_of_moby_dick_leaves_no_process(rootfs, spawn):
     process = spawn("--rootfs", rootfs, "sleep", "987.5")
-    wait_for(lambda: _count("987.5") >= 1, "the container to start")
+    wait_for(lambda: probe.processes_with("987.5"), "the container to start")
     process.kill()
     process.wait()
-    wait_for(lambda: _count("987.5") == 0, "the jailed container to die")
+    wait_for(lambda: not probe.processes_with("987.5"), "the jailed container to die")
 
-
-def _count(marker):
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and entry != str(os.getpid()):
-            try:
-                if marker.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
-                    count += 1
-            except OSError:
-                pass
-    return count
 
 
 def test_mkrootfs_from_the_hosts_own_binaries(scratch):

@@ -41,18 +41,6 @@ def test_ps_inside_lists_only_the_container(cli):
     assert done.stdout.split() == [b"1", b"ps"]
 
 
-def _zombies_under(pid: int) -> list[int]:
-    zombies = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = open(f"/proc/{entry}/stat").read()
-            except OSError:
-                continue
-            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-            if state == "Z" and int(ppid) == pid:
-                zombies.append(int(entry))
-    return zombies
 
 
 @pytest.mark.parametrize("init", [True, False])
@@ -61,7 +49,7 @@ def test_orphaned_zombies_are_reaped_only_with_init(init):
     with start(spec) as container:
         deadline = time.monotonic() + (0.6 if init else 3.0)  # the orphan needs a moment to exit
         while time.monotonic() < deadline:
-            zombies = _zombies_under(container.pid)
+            zombies = probe.children_of(container.pid, state="Z")
             if zombies and not init:
                 break
             time.sleep(0.02)
@@ -98,16 +86,5 @@ def test_without_init_pid_one_ignores_sigterm_and_with_init_it_dies(spawn):
     assert plain.poll() is None, "the control: sleep as PID 1 has no SIGTERM handler, so the kernel drops it"
     plain.kill()
     plain.wait()
-    wait_for(lambda: not _processes_named(f"sleep {MARK}"), "the container to die with moby-dick")
+    wait_for(lambda: not probe.processes_with(f"sleep\0{MARK}"), "the container to die with moby-dick")
 
-
-def _processes_named(text):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").strip() == text.encode():
-                    found.append(entry)
-            except OSError:
-                pass
-    return found

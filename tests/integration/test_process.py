@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moby_dick import ExecError, run
+from moby_dick import ExecError, probe, run
 from moby_dick.mountpoints import MountpointRegistry
 from moby_dick.testing.strategies import ARGV_BYTES
 from tests_support import moby_dick_command, wait_for
@@ -96,27 +96,16 @@ def test_signals_sent_to_moby_dick_reach_the_container(number, spawn):
     assert process.wait(timeout=30) == 40 + number
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if marker.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
-                    found.append(int(entry))
-            except OSError:
-                pass
-    return found
-
 
 def test_sigkill_of_moby_dick_kills_the_container_and_leaves_nothing(scratch, spawn):
     marker = f"{1000 + uuid.uuid4().int % 1000}.{os.getpid()}"
     target = str(scratch / "made-by-moby-dick")
     process = spawn("--tmpfs", target, "sleep", marker)
-    wait_for(lambda: any(pid != process.pid for pid in _processes_with(marker)), "the container to start")
+    wait_for(lambda: any(pid != process.pid for pid in probe.processes_with(marker)), "the container to start")
     assert os.path.isdir(target)
     process.kill()
     process.wait(timeout=10)
-    wait_for(lambda: not _processes_with(marker), "the container to die with moby-dick")
+    wait_for(lambda: not probe.processes_with(marker), "the container to die with moby-dick")
     wait_for(lambda: not os.path.exists(target), "the guard to remove the mount point")
     assert target not in MountpointRegistry().in_use()
 

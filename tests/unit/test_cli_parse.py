@@ -92,3 +92,21 @@ def test_any_bad_tmpfs_path_gets_exit_125_and_one_line(path):
     with contextlib.redirect_stderr(stderr):
         assert main(["--tmpfs", path, "true"]) == 125
     assert stderr.getvalue().startswith("moby-dick: ") and stderr.getvalue().count("\n") == 1
+
+
+@given(st.text(max_size=12))
+def test_any_user_text_is_accepted_or_one_line_125(text):
+    from moby_dick.spec import ContainerSpec
+    from moby_dick.validate import spec_problems
+
+    problems = spec_problems(ContainerSpec(("true",), user=text))
+    if not problems:
+        from moby_dick.plan import command
+
+        uid, gid = command(ContainerSpec(("true",), user=text)).uid, command(ContainerSpec(("true",), user=text)).gid
+        assert uid >= 0 and gid >= 0
+    else:
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            assert main(["--user", text, "true"]) == 125
+        assert stderr.getvalue().count("\n") == 1

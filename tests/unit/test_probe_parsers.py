@@ -74,3 +74,16 @@ def test_own_namespace_ids_are_stable():
 def test_interfaces_of_this_process_include_lo():
     assert "lo" in [i.name for i in probe.interfaces()]
     assert "lo" in probe.interface_names()
+
+
+def test_processes_from_a_fake_proc(tmp_path: Path):
+    for pid, stat, cmdline in ((1, "1 (sh) S 0 1 1", b"sh\0-c\0x\0"), (7, "7 (my prog) Z 1 7 7", b""),
+                               (9, "9 (sleep) S 1 9 9", b"sleep\x0030.5\0")):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(stat)
+        (tmp_path / str(pid) / "cmdline").write_bytes(cmdline)
+    (tmp_path / "self").mkdir()
+    assert probe.parse_stat("7 (my prog) Z 1 7 7") == ("Z", 1)
+    assert sorted(probe.children_of(1, proc=tmp_path)) == [7, 9]
+    assert probe.children_of(1, state="Z", proc=tmp_path) == [7]
+    assert probe.processes_with("sleep\x0030.5", proc=tmp_path) == [9]
