@@ -24,12 +24,11 @@ import _signal as signal  # the C module: the ``signal`` wrapper's enums cost ~9
 
 
 class Guard:
-    """Runs ``actions`` (callables, in order) if moby-dick dies before :meth:`dismiss`. ``keep_fds``:
-    descriptors the actions need (the guard closes every other one it inherited)."""
+    """Runs ``actions`` (callables, in order) if moby-dick dies before :meth:`dismiss`."""
 
-    def __init__(self, actions: list, keep_fds=()):
+    def __init__(self, actions: list):
         read_end, self._write_end = os.pipe2(os.O_CLOEXEC)
-        keep = {read_end} | set(keep_fds)
+        keep = {read_end}
         self.pid = os.fork()
         if self.pid == 0:  # the guard
             code = 0

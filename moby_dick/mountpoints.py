@@ -12,7 +12,8 @@ unlinked files and directories"). So:
 * the run that ends last (its ``LOCK_EX|LOCK_NB`` succeeds) removes the directory and the lock file;
 * a short exclusive lock on ``<state>/.lock`` orders creation against removal.
 
-If moby-dick itself is SIGKILLed it cannot clean up; :mod:`moby_dick.guard` then releases the claim.
+If moby-dick itself is SIGKILLed it cannot clean up; its guard (:mod:`moby_dick.guard`) then removes
+what no live run holds any more (:meth:`MountpointRegistry.release_abandoned`).
 Syscalls: ``mkdir(2)``, ``rmdir(2)``, ``flock(2)``. Read flock(2).
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 
 STATE_DIR = "/run/moby-dick/mountpoints"
 
@@ -108,6 +110,16 @@ class MountpointRegistry:
             os.unlink(lock_path)
         except FileNotFoundError:
             pass
+
+    def release_abandoned(self, paths, timeout: float = 2.0) -> None:
+        """The guard's clean-up: remove those of ``paths`` whose users all died. A dying container may
+        hold its claim a moment longer, so retry until ``timeout``; a live run's claim is left to it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sweep()
+            if not any(os.path.exists(self.lock_path(path)) for path in paths) or time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
 
     def owner(self, path: str) -> str:
         """"absent", "host" (a directory moby-dick did not create) or "moby-dick", read atomically."""

@@ -219,22 +219,33 @@ def _run_in_order(actions: list) -> None:
 def _prepare_host(spec: ContainerSpec, registry: MountpointRegistry, cleanup: list):
     """What the container needs on the host before it starts: its cgroup, the mount-point
     directories it mounts on (unless it has its own root), and a guard that undoes both if
-    moby-dick is killed. Appends the clean-up actions to ``cleanup``; returns the cgroup or None."""
-    cgroup, claims = None, []
+    moby-dick is killed. Appends the clean-up actions to ``cleanup``; returns the cgroup or None.
+
+    The guard is forked *before* anything is made, so that no moment exists in which moby-dick could
+    die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
+    the mount points, and on moby-dick's death removes them, or whatever of them exists."""
+    cgroup = None
     if spec.wants_cgroup:
         from .cgroups import Cgroup, Limits, detect
 
         cgroup = Cgroup(detect(), spec.limits or Limits(), spec.cgroup_parent)
-        cgroup.create()
-        cleanup.append(cgroup.remove)
-    if not spec.rootfs:
-        for path in spec.tmpfs_paths:
+    paths = () if spec.rootfs else tuple(p for p in spec.tmpfs_paths if registry.owner(p) != "host")
+    actions = ([cgroup.remove] if cgroup else []) + ([lambda: registry.release_abandoned(paths)] if paths else [])
+    guard = Guard(actions) if actions else None
+    try:
+        if cgroup is not None:
+            cleanup.append(cgroup.remove)
+            cgroup.create()
+        for path in paths:
             claim = registry.acquire(path)
             if claim is not None:
-                claims.append(claim)
                 cleanup.append(lambda claim=claim: registry.release(claim))
-    if cleanup:
-        guard = Guard(list(cleanup), keep_fds=[claim.fd for claim in claims])
+    except BaseException:
+        _run_in_order(cleanup)
+        if guard is not None:
+            guard.dismiss()
+        raise
+    if guard is not None:
         cleanup.append(guard.dismiss)  # last: after everything was undone
     return cgroup
 

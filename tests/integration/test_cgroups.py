@@ -192,3 +192,14 @@ def test_a_read_only_cgroup_mount_is_a_clear_error():
 
     message = in_lab(_limited_run_on_a_read_only_cgroup_mount, kinds=("mnt",))
     assert "cannot create cgroup" in message and "read-only" in message
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15])
+def test_sigkill_at_any_moment_of_the_start_leaves_nothing(spawn, delay):
+    # moby-dick's guard exists before the first thing is made on the host (cgroups, /mytmp), so there is
+    # no moment at which a SIGKILL leaves them behind; the leak check after the test asserts it.
+    process = spawn("--memory", "64m", "--pids-limit", "30", "sleep", f"765.{int(delay * 1000)}")
+    time.sleep(delay)
+    process.kill()
+    process.wait()
+    wait_for(lambda: not _cgroups_of(process.pid), "the guard to remove the cgroups")
