@@ -362,18 +362,34 @@ def _rmdir_quietly(directory: str) -> bool:
     return True
 
 
-class JoinCgroup(Record):
-    """Step: the child writes ``0`` (itself) into each ``cgroup.procs``, before anything else, so that
-    it and every process it forks are limited from the start."""
+class CreateCgroup(Record):
+    """Host step: make the container's cgroup (named when the plan was made) and write its limits;
+    its removal is registered first, so that nothing exists that nothing will remove."""
 
-    __slots__ = ("procs_files",)
+    __slots__ = ("cgroup",)
 
-    def apply(self, kernel) -> None:
-        for path in self.procs_files:
-            kernel.write_file(path, "0")
+    def apply(self, host) -> None:
+        host.cleanup.append(self.cgroup.remove)
+        self.cgroup.create()
 
     def __str__(self) -> str:
-        return "write(\"0\") to " + ", ".join(self.procs_files)
+        files = limit_files(self.cgroup.limits, "v2" if self.cgroup.layout.version == "v2" else "v1")
+        writes = "; ".join(f"{name} = {text}" for per in files.values() for name, text in per.items())
+        return "mkdir " + ", ".join(self.cgroup.dirs.values()) + (f"; write {writes}" if writes else "")
+
+
+class PlaceInCgroup(Record):
+    """Runtime step, on "pid1 N": write N into each ``cgroup.procs``. PID 1 is waiting for "go", so it
+    is limited before any of the container's code runs; the waiter outside is not counted."""
+
+    __slots__ = ("cgroup",)
+
+    def apply(self, kernel, pid: int) -> None:
+        for path in self.cgroup.procs_files():
+            kernel.write_file(path, str(pid))
+
+    def __str__(self) -> str:
+        return "write N to " + ", ".join(self.cgroup.procs_files())
 
 
 def cgroupfs_mounts(layout: Layout, joined=None) -> tuple:
@@ -395,22 +411,23 @@ class MountCgroupFs(Record):
     """Step: a read-only cgroup file system at ``path`` (the container's /sys/fs/cgroup). Mounted after
     ``unshare(CLONE_NEWCGROUP)``, it shows the container's own cgroup as its root."""
 
-    __slots__ = ("path", "mounts")
+    __slots__ = ("target", "mounts")
 
     def apply(self, kernel) -> None:
+        from .mounts import InRoot, mount_on
         from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
 
         flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-        kernel.makedirs(self.path)
         if len(self.mounts) > 1 or self.mounts[0][0]:  # v1: a tmpfs to hold one directory per hierarchy
-            kernel.mount("moby-dick-cgroup", self.path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755")
+            mount_on(kernel, self.target, "moby-dick-cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755")
         for subdirectory, fstype, options in self.mounts:
-            target = os.path.join(self.path, subdirectory) if subdirectory else self.path
-            kernel.makedirs(target)
-            kernel.mount(fstype, target, fstype, flags, options)
+            target = self.target
+            if subdirectory:
+                target = InRoot(target.root, target.path.rstrip("/") + "/" + subdirectory)
+            mount_on(kernel, target, fstype, fstype, flags, options)
 
     def __str__(self) -> str:
-        return f'mount the cgroup hierarchies read-only under "{self.path}": ' + ", ".join(
+        return f'mount the cgroup hierarchies read-only under "{self.target}": ' + ", ".join(
             f"{fstype}({options or ''})" for _, fstype, options in self.mounts)
 
 

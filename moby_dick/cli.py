@@ -55,7 +55,7 @@ options:
   --propagation private|slave|unchanged
                          what / becomes in the new mount namespace before anything is mounted
                          (unchanged reproduces the seed's propagation bug)
-  --dry-run              print the steps the container's child would run, and exit
+  --dry-run              print the whole plan (host, child, runtime, init, final phases), and exit
   -h, --help             show this help
   --version              show the version
 
@@ -238,12 +238,12 @@ def _run(invocation: Invocation) -> int:
     if invocation.dry_run:
         from .plan import describe, plan
 
+        from .config import from_spec
+
         problems = validate.spec_problems(spec)
         if problems:
             raise UsageError(problems[0])
-        steps = plan(spec)
-        print(describe(steps))
-        print(f"{len(steps) + 1}. execvp({', '.join(map(repr, spec.argv))})")
+        print(describe(plan(from_spec(spec, os.environ))))
         return 0
     import _signal as signal  # the C module: the wrapper's enums cost ~9 ms per start
 

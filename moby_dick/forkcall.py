@@ -6,12 +6,13 @@ multithreaded process. So the work runs in a forked child that sends back a pick
 and always ``os._exit``s, and the caller re-raises the child's exception if it had one.
 
   caller                          child
-    |-- fork ----------------------->| (optional: unshare / setns first)
+    |-- socketpair, fork ----------->| (optional: unshare / setns first)
     |                                | result = fn(*args)
-    |<---- pickle(("ok", result)) ---| or pickle(("error", exception))
+    |<---- value <pickle(result)> ---| or "raise <pickle(exception)>"
     |<---- EOF, exit status ---------| os._exit(0)
 
-Syscalls: ``fork(2)``, ``pipe2(2)``, ``setns(2)``, ``unshare(2)``. Also: :func:`in_lab`, a throwaway
+The messages travel on the one channel (:mod:`moby_dick.channel`).
+Syscalls: ``fork(2)``, ``socketpair(2)``, ``setns(2)``, ``unshare(2)``. Also: :func:`in_lab`, a throwaway
 stand-in for "the host" that demos use so their negative controls can leak for real, harmlessly.
 """
 
@@ -20,36 +21,38 @@ from __future__ import annotations
 import os
 import pickle
 
+from .channel import Channel
 from .errors import ChildFailed
-from .process import read_until_eof, write_all
 
 
 def call_in_child(fn, *args, **kwargs):
-    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    ours, theirs = Channel.pair()
     pid = os.fork()
     if pid == 0:
-        os.close(read_end)
+        ours.close()
         try:
             try:
-                record = ("ok", fn(*args, **kwargs))
+                kind, payload = "value", pickle.dumps(fn(*args, **kwargs))
             except BaseException as exc:  # report everything, even SystemExit, to the parent
-                record = ("error", exc)
-            try:
-                payload = pickle.dumps(record)
-            except Exception as exc:
-                payload = pickle.dumps(("error", ChildFailed(f"unpicklable result: {exc}")))
-            write_all(write_end, payload)
+                try:
+                    kind, payload = "raise", pickle.dumps(exc)
+                except Exception as unpicklable:
+                    kind, payload = "raise", pickle.dumps(ChildFailed(f"unpicklable error: {unpicklable}"))
+            theirs.send(kind, payload)
+        except BaseException:
+            pass
         finally:
             os._exit(0)
-    os.close(write_end)
+    theirs.close()
     try:
-        message = read_until_eof(read_end)
+        kind, payload, _ = ours.receive()
     finally:
+        ours.close()
         _, status = os.waitpid(pid, 0)
-    if not message:
+    if kind is None:
         raise ChildFailed(f"forked helper {pid} died without a result (wait status {status})")
-    kind, value = pickle.loads(message)
-    if kind == "error":
+    value = pickle.loads(payload)
+    if kind == "raise":
         raise value
     return value
 

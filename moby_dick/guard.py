@@ -3,16 +3,17 @@
 A process killed with SIGKILL runs no cleanup. So when a run leaves something on the host that the
 kernel will not remove by itself (a mount-point directory it created, a cgroup directory), it first
 forks a small guard, in its own session so that the terminal's ^C does not reach it. The guard waits
-on a pipe whose only writer is moby-dick. At a normal end moby-dick cleans up itself and sends "d";
-if moby-dick dies instead, the pipe reaches EOF and the guard runs the same clean-up actions.
+on the one channel (:mod:`moby_dick.channel`), whose other end only moby-dick holds. At a normal end
+moby-dick cleans up itself and sends "dismiss"; if moby-dick dies instead, the channel reaches EOF
+and the guard runs the same clean-up actions.
 
   moby-dick                      guard (setsid, comm "moby-dick:guard")
-    |-- fork --------------------->|  read(pipe) ... blocks
+    |-- socketpair, fork ---------->|  receive() ... blocks
     |   ... container runs ...      |
-    |-- "d" + close (normal end) -->|  exit: moby-dick cleaned up itself
+    |-- "dismiss" (normal end) ---->|  exit: moby-dick cleaned up itself
     or: moby-dick killed, EOF ----->|  run every action, exit
 
-Syscalls: ``fork(2)``, ``setsid(2)``, ``pipe2(2)``, ``read(2)``. Read signal(7) on why SIGKILL cannot
+Syscalls: ``fork(2)``, ``setsid(2)``, ``socketpair(2)``, ``recvmsg(2)``. Read signal(7) on why SIGKILL cannot
 be caught.
 """
 
@@ -27,8 +28,10 @@ class Guard:
     """Runs ``actions`` (callables, in order) if moby-dick dies before :meth:`dismiss`."""
 
     def __init__(self, actions: list):
-        read_end, self._write_end = os.pipe2(os.O_CLOEXEC)
-        keep = {read_end}
+        from .channel import Channel
+
+        self._channel, theirs = Channel.pair()
+        keep = {theirs.fileno()}
         self.pid = os.fork()
         if self.pid == 0:  # the guard
             code = 0
@@ -39,7 +42,7 @@ class Guard:
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
                 _close_all_but(keep)
                 _set_process_name(b"moby-dick:guard")
-                if os.read(read_end, 1) != b"d":
+                if theirs.receive()[0] != "dismiss":
                     for action in actions:
                         try:
                             action()
@@ -49,13 +52,13 @@ class Guard:
                 code = 1
             finally:
                 os._exit(code)
-        os.close(read_end)
+        theirs.close()
 
     def dismiss(self) -> None:
-        if self._write_end >= 0:
-            os.write(self._write_end, b"d")
-            os.close(self._write_end)
-            self._write_end = -1
+        if self._channel is not None:
+            self._channel.send("dismiss")
+            self._channel.close()
+            self._channel = None
             os.waitpid(self.pid, 0)
 
 

@@ -36,6 +36,33 @@ class Claim:
         self.path, self.lock_path, self.fd = path, lock_path, fd
 
 
+class ClaimMountpoint:
+    """Host step: create the mount point ``path`` on the host if it is missing, and hold it with a
+    shared flock for the container's lifetime (the last run to let go removes it)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def apply(self, host) -> None:
+        claim = host.registry.acquire(self.path)
+        if claim is not None:
+            host.cleanup.append(lambda: host.registry.release(claim))
+
+    def __eq__(self, other) -> bool:
+        return type(other) is ClaimMountpoint and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"ClaimMountpoint({self.path!r})"
+
+    def __str__(self) -> str:
+        return f'mkdir("{self.path}") on the host if missing; flock(LOCK_SH) its lock file until the end'
+
+
 class _Exclusive:
     """``with _Exclusive(state_dir):`` holds ``flock(LOCK_EX)`` on ``<state_dir>/.lock``."""
 
@@ -77,12 +104,18 @@ class MountpointRegistry:
         with self._exclusive():
             if os.path.lexists(path) and not os.path.exists(lock_path):
                 return None  # not created by moby-dick: never touch it
+            # The lock file first, then the directory: killed in between, a lock file nobody holds
+            # is left, which the guard and `cleanup` remove; the other order left a directory that
+            # every later run took for the host's own.
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
             try:
                 os.mkdir(path, 0o755)
             except FileExistsError:
                 pass
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            except BaseException:
+                os.close(fd)
+                raise
             return Claim(path, lock_path, fd)
 
     def release(self, claim: Claim) -> None:

@@ -57,14 +57,43 @@ class MakeRootPrivate(Record):
         return f'mount(NULL, "/", NULL, MS_REC|{kind}, NULL)'
 
 
-class MountTmpfs(Record):
-    """Step: mount a fresh tmpfs on ``path`` (the directory must exist)."""
+class InRoot(Record):
+    """A path inside the container's root (before the pivot, at ``root``), resolved *inside* it when a
+    step uses it: a symlink in the image such as ``evil -> /etc`` leads to ``<root>/etc``, never to the
+    host's (CVE-2021-30465 and the class of runc's securejoin). See :meth:`Kernel.open_in_root`."""
 
-    __slots__ = ("path",)
-
-    def apply(self, kernel) -> None:
-        kernel.makedirs(self.path)  # a no-op for host paths: moby-dick's registry made them
-        kernel.mount(TMPFS_SOURCE, self.path, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
+    __slots__ = ("root", "path")
 
     def __str__(self) -> str:
-        return f'mount("{TMPFS_SOURCE}", "{self.path}", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")'
+        return f"{self.root.rstrip('/')}/{self.path.lstrip('/')}"
+
+
+def mount_on(kernel, target, source, fstype, flags, data, make: str = "dir") -> None:
+    """``mount(2)`` onto ``target``: a host path (created if missing), or an :class:`InRoot` path,
+    opened inside the root (``make``: create it as a "dir" or "file" when missing) and mounted on as
+    ``/proc/self/fd/N``, so that nothing between the lookup and the mount can redirect it."""
+    if not isinstance(target, InRoot):
+        kernel.makedirs(target)
+        kernel.mount(source, target, fstype, flags, data)
+        return
+    fd = kernel.open_in_root(target.root, target.path, make)
+    try:
+        kernel.mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
+    except OSError as error:
+        from .errors import SyscallError
+
+        raise SyscallError("mount", error.errno, str(target)) from None
+    finally:
+        kernel.close(fd)
+
+
+class MountTmpfs(Record):
+    """Step: mount a fresh tmpfs on ``target`` (a host path moby-dick's registry made, or in the root)."""
+
+    __slots__ = ("target",)
+
+    def apply(self, kernel) -> None:
+        mount_on(kernel, self.target, TMPFS_SOURCE, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
+
+    def __str__(self) -> str:
+        return f'mount("{TMPFS_SOURCE}", "{self.target}", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")'

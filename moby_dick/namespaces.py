@@ -50,6 +50,20 @@ def namespace_ids(pid="self", kinds=None, proc: str = "/proc") -> dict:
     return ids
 
 
+def encode_ids(ids: dict) -> bytes:
+    """``{kind: NamespaceId}`` as the text of a "ready" message: ``uts=DEV:INO ...``."""
+    return " ".join(f"{i.kind}={i.dev}:{i.ino}" for i in ids.values()).encode()
+
+
+def decode_ids(payload: bytes) -> dict:
+    ids = {}
+    for item in payload.decode().split():
+        kind, _, value = item.partition("=")
+        dev, _, ino = value.partition(":")
+        ids[kind] = NamespaceId(kind, int(dev), int(ino))
+    return ids
+
+
 KINDS: dict[str, NamespaceKind] = {
     kind.name: kind
     for kind in (

@@ -22,8 +22,10 @@ import os
 
 import _signal as signal  # the C module: the Python wrapper's enums cost ~9 ms per start
 
+from .mounts import mount_on
+from .namespaces import encode_ids, namespace_ids
 from .records import Record
-from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID
+from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, PR_SET_NAME, PR_SET_PDEATHSIG
 
 # What --init passes on to the command (docker's tini forwards the same set).
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
@@ -32,29 +34,93 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signa
 
 class ForkIntoPidNamespace(Record):
     """Step: ``fork()``: the child is PID 1 of the new PID namespace and runs the remaining steps;
-    the parent stays outside, waits for it and exits as it did (:func:`wait_and_exit_alike`)."""
+    the parent stays outside as the waiter: it sends PID 1's host pid (``pid1 N``) on the channel,
+    closes its end, waits for PID 1 and exits as it did (:func:`wait_and_exit_alike`)."""
 
     __slots__ = ()
-    forks = True
+    talks = True
 
-    def apply(self, kernel) -> int:
-        return kernel.fork()
+    def exchange(self, kernel, channel) -> None:
+        # The waiter holds the write end of this pipe until it dies: PID 1 cannot ask getppid()
+        # (0 across a PID namespace), so an EOF here is how it learns its parent died before
+        # PR_SET_PDEATHSIG took effect, which would otherwise leave it running with no one to kill it.
+        alive_read, alive_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        pid_one = kernel.fork()
+        if pid_one == 0:  # PID 1: PDEATHSIG does not survive fork, so set it again
+            os.close(alive_write)
+            kernel.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if not kernel.pipe_has_writer(alive_read):  # the waiter is gone already
+                os._exit(125)
+            os.close(alive_read)  # alive: from now on its death kills us
+            kernel.prctl(PR_SET_NAME, b"moby-dick:pid1")
+            return
+        os.close(alive_read)
+        channel.send("pid1", str(pid_one).encode())
+        channel.close()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # hold none of the container's stdio: its pipes reach EOF with PID 1
+            os.dup2(devnull, fd)
+        kernel.prctl(PR_SET_NAME, b"moby-dick:wait")
+        # It shares the terminal's process group: a ^C or ^\ typed for the container reaches it too,
+        # and must not kill it (its death would SIGKILL PID 1 through PDEATHSIG).
+        for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
+        wait_and_exit_alike(pid_one)
 
     def __str__(self) -> str:
-        return "fork()  -> PID 1 of the new PID namespace runs the steps below"
+        return 'fork()  -> PID 1 of the new PID namespace; the waiter outside sends "pid1 <its host pid>"'
+
+
+class ReportPid(Record):
+    """Step, without a PID namespace: the child itself is the container's first process; send its pid."""
+
+    __slots__ = ()
+    talks = True
+
+    def exchange(self, kernel, channel) -> None:
+        channel.send("pid1", str(os.getpid()).encode())
+
+    def __str__(self) -> str:
+        return 'send "pid1 <own pid>" (no PID namespace: this process is the container)'
+
+
+class AwaitGo(Record):
+    """Step: block until the runtime has done its part for PID 1 (its cgroup) and says "go"."""
+
+    __slots__ = ()
+    talks = True
+
+    def exchange(self, kernel, channel) -> None:
+        channel.expect("go")
+
+    def __str__(self) -> str:
+        return 'await "go" (the runtime has done its phase for PID 1)'
+
+
+class ReportReady(Record):
+    """Step: the container is set up: send the namespace ids, read by the container itself (so they
+    are right even for a command that exits at once)."""
+
+    __slots__ = ()
+    talks = True
+
+    def exchange(self, kernel, channel) -> None:
+        channel.send("ready", encode_ids(namespace_ids("self")))
+
+    def __str__(self) -> str:
+        return 'send "ready <namespace ids>"'
 
 
 class MountProc(Record):
-    """Step: a fresh proc file system on ``path``, showing the mounting process's PID namespace."""
+    """Step: a fresh proc file system on ``target``, showing the mounting process's PID namespace."""
 
-    __slots__ = ("path",)
+    __slots__ = ("target",)
 
     def apply(self, kernel) -> None:
-        kernel.makedirs(self.path)
-        kernel.mount("proc", self.path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        mount_on(kernel, self.target, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 
     def __str__(self) -> str:
-        return f'mount("proc", "{self.path}", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)'
+        return f'mount("proc", "{self.target}", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)'
 
 
 def exit_alike(status: int) -> None:

@@ -1,103 +1,165 @@
-"""Describe first, then do: turn a spec into the ordered list of steps the container's child runs.
+"""Describe first, then do: turn a :class:`~moby_dick.config.Config` into the whole plan of a start.
 
-Pure: no syscalls. Each step is a small object from an isolation module with ``apply(kernel)`` and
-a ``str()`` that reads like the syscall it makes, so ``moby-dick --dry-run`` prints the plan and unit
-tests check its order (bubblewrap's setup ops and youki's ordered namespace list are the model).
+Pure: no syscalls (the cgroup layout, read from /proc, is passed in). Each step is a small object from
+an isolation module with ``apply(kernel)`` and a ``str()`` that reads like the syscall it makes, so
+``moby-dick --dry-run`` prints the plan and unit tests check its order (bubblewrap's setup ops and
+youki's ordered namespace list are the model). Steps that talk over the channel
+(:mod:`moby_dick.channel`) are steps too, so every round trip shows in the plan.
 
-The order matters:
-  1. ``unshare`` every namespace at once (the seed's clone flags, plus PID);
-  2. ``fork``: unsharing the PID namespace only places the *next child* in it; that child is PID 1
-     and makes every later step (a proc mount shows the PID namespace of whoever mounts it);
-     with limits, PID 1 first joins the container's cgroup, then unshares the cgroup namespace;
-  3. make ``/`` private *before* mounting anything, or the mounts propagate to the host;
-  4. set the hostname (only in a new UTS namespace, never the host's);
-  5. build the new root and mount /proc, /dev, /sys, /tmp, volumes and tmpfs inside it;
-  6. ``pivot_root`` into it and detach the old root; then, if asked, make it read-only.
+The plan has five phases, one per process that runs them (runc: PARENT, CHILD, INIT; youki: main,
+intermediate, init):
+
+  host     moby-dick, before the fork: the cgroup (named now, created here), mount-point directories
+  child    the first child: unshare every namespace at once; fork PID 1 (unsharing the PID namespace
+           only places the *next child* in it); the waiter left outside sends "pid1 N"
+  runtime  moby-dick, on "pid1 N": write N to the cgroup's cgroup.procs (before any of the container's
+           code runs, and before a user namespace could take the right to), then send "go"
+  init     PID 1: await "go"; its own cgroup namespace (after joining, so its cgroup is its root); make
+           ``/`` private *before* mounting anything (or the mounts propagate to the host); the hostname
+           (only in a new UTS namespace); the new root and every mount of the list, each path resolved
+           inside the root; ``pivot_root``; send "ready <namespace ids>"
+  final    the command's process (PID 1, or PID 2 under --init), in runc's order: mark every
+           descriptor above stdio close-on-exec, chdir, identity (setgroups, setresgid, setresuid),
+           then execve; the channel closes with the exec and moby-dick reads EOF: the command runs.
 """
 
 from __future__ import annotations
 
-from .cgroups import JoinCgroup
+from .config import Config
 from .mounts import MakeRootPrivate, MountTmpfs
 from .namespaces import UnshareNamespaces
-from .pid import ForkIntoPidNamespace, MountProc
-from .process import DEFAULT_PATH, Command
-from .spec import SHAREABLE, ContainerSpec
+from .pid import AwaitGo, ForkIntoPidNamespace, MountProc, ReportPid, ReportReady
+from .records import Record
 from .uts import SetHostname
 
-
-def plan(spec: ContainerSpec, cgroup_procs: tuple = (), cgroup_mounts: tuple = ()) -> list:
-    """``cgroup_procs``: the ``cgroup.procs`` files of the container's cgroup, when it has one. PID 1
-    joins it first thing, before any of the container's own code runs, so that the limits count the
-    container's processes and nothing else (not the waiter left outside the PID namespace).
-    ``cgroup_mounts``: the hierarchies to show read-only at the jail's /sys/fs/cgroup
-    (:func:`moby_dick.cgroups.cgroupfs_mounts`)."""
-    kinds = tuple(kind for kind in ("mnt",) + SHAREABLE if kind not in spec.share)
-    steps: list = [UnshareNamespaces(kinds)]
-    if "pid" in kinds:
-        steps.append(ForkIntoPidNamespace())
-    if cgroup_procs:
-        steps.append(JoinCgroup(cgroup_procs))
-        if spec.private_cgroupns:  # unshared after joining: the container's cgroup becomes its root
-            steps.append(UnshareNamespaces(("cgroup",)))
-    if spec.propagation != "unchanged":
-        steps.append(MakeRootPrivate(spec.propagation))
-    if spec.effective_hostname is not None:
-        steps.append(SetHostname(spec.effective_hostname))
-    if spec.rootfs:
-        steps += _jail_steps(spec, cgroup_mounts if cgroup_procs and spec.private_cgroupns else ())
-    else:
-        # A fresh /proc for the new PID namespace; not in the seed's mode, where / may be shared and
-        # the mount would land on the host's /proc.
-        if "pid" in kinds and spec.propagation != "unchanged":
-            steps.append(MountProc("/proc"))
-        steps += [MountTmpfs(path) for path in spec.tmpfs_paths]
-    return steps
+PHASES = ("host", "child", "runtime", "init", "final")
+_TITLES = {"host": "host (moby-dick, before the fork)", "child": "child (moby-dick:child, after fork)",
+           "runtime": 'runtime (moby-dick, on "pid1 N")', "init": "init (PID 1 of the container)",
+           "final": "final (the command's process)"}
 
 
-def _jail_steps(spec: ContainerSpec, cgroup_mounts: tuple = ()) -> list:
-    from .rootfs import (BindRoot, BindVolume, ChrootOnly, MountDev, MountSys, OverlayRoot, PivotRoot,
-                         ReadOnlyRoot, inside, new_root_of, parse_volume)
+class Plan(Record):
+    """The steps of every phase, and the cgroup (named, not yet made) or None."""
 
-    root = new_root_of(spec.rootfs, spec.read_only)
-    steps = [BindRoot(spec.rootfs) if spec.read_only else OverlayRoot(spec.rootfs),
-             MountProc(inside(root, "/proc")), MountDev(inside(root, "/dev")), MountSys(inside(root, "/sys")),
-             MountTmpfs(inside(root, "/tmp"))]
-    if cgroup_mounts:
-        from .cgroups import MountCgroupFs
+    __slots__ = PHASES + ("cgroup", "config")
+    DEFAULTS = {"cgroup": None}
 
-        steps.append(MountCgroupFs(inside(root, "/sys/fs/cgroup"), cgroup_mounts))
-    for volume in spec.volumes:
-        source, target, read_only = parse_volume(volume)
-        steps.append(BindVolume(source, inside(root, target), read_only))
-    steps += [MountTmpfs(inside(root, path)) for path in spec.tmpfs_paths]
-    steps.append(PivotRoot(root) if spec.jail == "pivot" else ChrootOnly(root))
-    if spec.read_only:
+    def map(self, change) -> Plan:
+        """A copy with ``change(step)`` for every step: a step, or None to leave it out (tests use this
+        to remove one isolation and show that its demo fails)."""
+        phases = {}
+        for phase in PHASES:
+            changed = (change(step) for step in getattr(self, phase))
+            phases[phase] = tuple(step for step in changed if step is not None)
+        return self.replace(**phases)
+
+    def steps(self) -> tuple:
+        return sum((getattr(self, phase) for phase in PHASES), ())
+
+
+def plan(config, layout=None) -> Plan:
+    """``config``: a Config, or a ContainerSpec (turned into one). ``layout``: the cgroup layout
+    (:func:`moby_dick.cgroups.detect`), needed only when the container gets a cgroup."""
+    if not isinstance(config, Config):
+        from .config import from_spec
+
+        config = from_spec(config)
+    cgroup = None
+    host, runtime = [], []
+    if config.cgroup:
+        from .cgroups import Cgroup, CreateCgroup, Limits, PlaceInCgroup
+
+        if layout is None:
+            from .cgroups import detect
+
+            layout = detect()
+        cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent)
+        host.append(CreateCgroup(cgroup))
+        runtime.append(PlaceInCgroup(cgroup))
+    if config.tmpfs_on_host:
+        from .mountpoints import ClaimMountpoint
+
+        host += [ClaimMountpoint(path) for path in config.tmpfs_on_host]
+    kinds = tuple(n.kind for n in config.namespaces if n.path is None and n.kind != "cgroup")
+    child: list = [UnshareNamespaces(kinds)]
+    child.append(ForkIntoPidNamespace() if "pid" in kinds else ReportPid())
+    init: list = [AwaitGo()]
+    if config.unshares("cgroup"):
+        init.append(UnshareNamespaces(("cgroup",)))
+    if config.propagation != "unchanged":
+        init.append(MakeRootPrivate(config.propagation))
+    if config.hostname is not None:
+        init.append(SetHostname(config.hostname))
+    init += _root_steps(config, cgroup) if config.root else _mount_steps(config.mounts, None, cgroup)
+    init.append(ReportReady())
+    return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), _final_steps(config), cgroup, config)
+
+
+def _root_steps(config: Config, cgroup) -> list:
+    from .rootfs import BindRoot, ChrootOnly, InRoot, MakeDirectory, OverlayRoot, PivotRoot, ReadOnlyRoot, new_root_of
+
+    root = config.root
+    new_root = new_root_of(root.path, not root.copy_on_write)
+    steps = [OverlayRoot(root.path) if root.copy_on_write else BindRoot(root.path)]
+    steps += _mount_steps(config.mounts, new_root, cgroup)
+    if config.process.cwd and config.process.function is None:
+        steps.append(MakeDirectory(InRoot(new_root, config.process.cwd)))  # docker creates a missing -w
+    steps.append(PivotRoot(new_root) if root.jail == "pivot" else ChrootOnly(new_root))
+    if root.readonly:
         steps.append(ReadOnlyRoot())
     return steps
 
 
-def command(spec: ContainerSpec, environ=None) -> Command:
-    """What runs after the steps. Without a rootfs the command inherits moby-dick's environment (as
-    the seed's execvp did); in a rootfs it gets a clean one, as docker gives. ``-e`` adds to either."""
-    env = None
-    if spec.rootfs or spec.env:
-        if spec.rootfs:
-            env = {"PATH": DEFAULT_PATH, "HOME": "/root", "HOSTNAME": spec.effective_hostname or ""}
-            if environ and "TERM" in environ:
-                env["TERM"] = environ["TERM"]
-        else:
-            env = dict(environ or {})
-        for item in spec.env:
-            key, _, value = item.partition("=")
-            env[key] = value
-    uid = gid = None
-    if spec.user is not None:
-        uid_text, _, gid_text = spec.user.partition(":")
-        uid = int(uid_text)
-        gid = int(gid_text) if gid_text else uid
-    return Command(list(spec.argv), env, spec.workdir, uid, gid, spec.init, spec.function)
+def _mount_steps(mounts, new_root, cgroup) -> list:
+    """One step per entry of the mount list; inside a root, every target is resolved inside it."""
+    from .rootfs import BindVolume, InRoot, MountDev, MountSys
+
+    steps = []
+    for mount in mounts:
+        target = mount.destination if new_root is None else InRoot(new_root, mount.destination)
+        if mount.type == "proc":
+            steps.append(MountProc(target))
+        elif mount.type == "dev":
+            steps.append(MountDev(target))
+        elif mount.type == "sysfs":
+            steps.append(MountSys(target))
+        elif mount.type == "tmpfs":
+            steps.append(MountTmpfs(target))
+        elif mount.type == "bind":
+            steps.append(BindVolume(mount.source, target, mount.read_only))
+        elif mount.type == "cgroup" and cgroup is not None:
+            from .cgroups import MountCgroupFs, cgroupfs_mounts
+
+            steps.append(MountCgroupFs(target, cgroupfs_mounts(cgroup.layout, set(cgroup.dirs))))
+    return steps
 
 
-def describe(steps: list) -> str:
-    return "\n".join(f"{number}. {step}" for number, step in enumerate(steps, 1))
+def _final_steps(config: Config) -> tuple:
+    from .finalize import CallFunction, ChangeDirectory, Exec, MarkDescriptorsCloseOnExec, SetIdentity
+
+    process = config.process
+    if process.function is not None:
+        return (CallFunction(process.function),)
+    steps = [MarkDescriptorsCloseOnExec(3)]
+    if process.cwd:
+        steps.append(ChangeDirectory(process.cwd))
+    if process.user is not None:
+        steps.append(SetIdentity(process.user))
+    steps.append(Exec(process.args, process.env))
+    return tuple(steps)
+
+
+def describe(the_plan: Plan) -> str:
+    """Every phase, its steps numbered in the order they run."""
+    lines, number = [], 0
+    for phase in PHASES:
+        steps = getattr(the_plan, phase)
+        if not steps:
+            continue
+        lines.append(f"{_TITLES[phase]}:")
+        for step in steps:
+            number += 1
+            lines.append(f"{number:3}. {step}")
+    if the_plan.config is not None and the_plan.config.process.init:
+        lines.append("    (with --init, PID 1 is moby-dick's init and the final phase runs in PID 2)")
+    return "\n".join(lines)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 
+from .mounts import InRoot, mount_on
 from .records import Record
 from .syscalls import (MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
                        MS_REMOUNT)
@@ -36,11 +37,6 @@ DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc
 def new_root_of(rootfs: str, read_only: bool) -> str:
     """Where the container's root is assembled before the pivot."""
     return rootfs if read_only else os.path.join(rootfs, "merged")
-
-
-def inside(new_root: str, path: str) -> str:
-    """The host-side path, before the pivot, of the container path ``path``."""
-    return os.path.join(new_root, path.lstrip("/"))
 
 
 class OverlayRoot(Record):
@@ -75,42 +71,41 @@ class BindRoot(Record):
 
 
 class MountDev(Record):
-    """Step: a minimal ``/dev``: tmpfs, the harmless host devices bound in, a new devpts, shm, links."""
+    """Step: a minimal ``/dev``: tmpfs, the harmless host devices bound in, a new devpts, shm, links.
+    Every node is looked up inside the root again after the tmpfs is mounted, so it lands in the tmpfs."""
 
-    __slots__ = ("dev",)
+    __slots__ = ("target",)
 
     def apply(self, kernel) -> None:
-        kernel.makedirs(self.dev)
-        kernel.mount("moby-dick-dev", self.dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755")
+        mount_on(kernel, self.target, "moby-dick-dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755")
         for name in DEVICES:
-            node = os.path.join(self.dev, name)
-            kernel.touch(node)
-            kernel.mount(f"/dev/{name}", node, None, MS_BIND, None)
-        kernel.makedirs(os.path.join(self.dev, "pts"))
-        kernel.mount("devpts", os.path.join(self.dev, "pts"), "devpts", MS_NOSUID | MS_NOEXEC,
-                     "newinstance,ptmxmode=0666,mode=0620")
-        kernel.makedirs(os.path.join(self.dev, "shm"))
-        kernel.mount("shm", os.path.join(self.dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-        for name, target in DEV_LINKS.items():
-            kernel.symlink(target, os.path.join(self.dev, name))
+            mount_on(kernel, _below(self.target, name), f"/dev/{name}", None, MS_BIND, None, make="file")
+        mount_on(kernel, _below(self.target, "pts"), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=0620")
+        mount_on(kernel, _below(self.target, "shm"), "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        for name, link in DEV_LINKS.items():
+            kernel.symlink_in_root(self.target.root, _below(self.target, name).path, link)
 
     def __str__(self) -> str:
-        return (f'mount tmpfs on "{self.dev}"; bind /dev/{{{",".join(DEVICES)}}}; '
+        return (f'mount tmpfs on "{self.target}"; bind /dev/{{{",".join(DEVICES)}}}; '
                 f'devpts on pts (newinstance); tmpfs on shm; fd, std*, ptmx links')
+
+
+def _below(target: InRoot, name: str) -> InRoot:
+    return InRoot(target.root, target.path.rstrip("/") + "/" + name)
 
 
 class MountSys(Record):
     """Step: a read-only sysfs, mounted from inside the container's network namespace, so that
     ``/sys/class/net`` lists the container's own devices."""
 
-    __slots__ = ("path",)
+    __slots__ = ("target",)
 
     def apply(self, kernel) -> None:
-        kernel.makedirs(self.path)
-        kernel.mount("sysfs", self.path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        mount_on(kernel, self.target, "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
 
     def __str__(self) -> str:
-        return f'mount("sysfs", "{self.path}", "sysfs", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)'
+        return f'mount("sysfs", "{self.target}", "sysfs", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)'
 
 
 class BindVolume(Record):
@@ -119,18 +114,27 @@ class BindVolume(Record):
     __slots__ = ("source", "target", "read_only")
 
     def apply(self, kernel) -> None:
-        if os.path.isdir(self.source):
-            kernel.makedirs(self.target)
-        else:
-            kernel.makedirs(os.path.dirname(self.target))
-            kernel.touch(self.target)
-        kernel.mount(self.source, self.target, None, MS_BIND | MS_REC, None)
-        if self.read_only:  # a bind mount ignores MS_RDONLY until it is remounted
-            kernel.mount(None, self.target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
+        make = "dir" if os.path.isdir(self.source) else "file"
+        mount_on(kernel, self.target, self.source, None, MS_BIND | MS_REC, None, make=make)
+        if self.read_only:  # a bind mount ignores MS_RDONLY until it is remounted; looked up again,
+            # so that the remount lands on the new mount, not on what it covers
+            mount_on(kernel, self.target, None, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None, make=make)
 
     def __str__(self) -> str:
         suffix = "; remount read-only" if self.read_only else ""
         return f'mount("{self.source}", "{self.target}", NULL, MS_BIND|MS_REC, NULL){suffix}'
+
+
+class MakeDirectory(Record):
+    """Step: create a directory inside the root (a missing ``-w``, as docker creates it)."""
+
+    __slots__ = ("target",)
+
+    def apply(self, kernel) -> None:
+        kernel.close(kernel.open_in_root(self.target.root, self.target.path, "dir"))
+
+    def __str__(self) -> str:
+        return f'mkdir -p "{self.target}" (inside the root)'
 
 
 class PivotRoot(Record):
@@ -196,8 +200,3 @@ def volume_problems(spec_text: str) -> list[str]:
     if os.path.normpath(parts[1]) == "/":
         return [f'volume "{spec_text}": cannot mount over the container\'s /']
     return []
-
-
-def parse_volume(spec_text: str) -> tuple[str, str, bool]:
-    source, target, *mode = spec_text.split(":")
-    return os.path.normpath(source), os.path.normpath(target), mode == ["ro"]

@@ -24,9 +24,11 @@ from . import validate
 from .errors import MobyError
 from .guard import Guard
 from .mountpoints import MountpointRegistry
+from .channel import Channel, ProtocolError
+from .config import from_spec
+from .namespaces import decode_ids
 from .plan import plan
-from .plan import command as command_of
-from .process import child_main, decode_error, decode_records, decode_value, read_until_eof
+from .process import child_main, decode_error
 from .records import Record
 from .spec import ContainerSpec
 from .syscalls import KERNEL
@@ -66,8 +68,9 @@ class Container:
     """A started container. Use as a context manager: leaving it kills and reaps what is left."""
 
     def __init__(self, spec: ContainerSpec, pid: int, stdout: int | None = None, stderr: int | None = None,
-                 cleanup: list | None = None):
+                 cleanup: list | None = None, kernel=KERNEL):
         self.spec = spec
+        self._kernel = kernel
         self.pid = pid  # the container's first process (PID 1 inside a PID namespace), as the host numbers it
         self._child = pid  # the process moby-dick waits for (outside the PID namespace, when there is one)
         self.value = None  # what ContainerSpec.function returned, when it ran instead of a program
@@ -86,10 +89,7 @@ class Container:
 
     def kill(self, number: int = signal.SIGKILL) -> None:
         if self._status is None:
-            try:
-                os.kill(self.pid, number)
-            except ProcessLookupError:
-                pass
+            self._kernel.kill(self.pid, number)
 
     def wait_for_exec(self, name: str, timeout: float = 10.0) -> None:
         """Wait until the container's process has exec'd ``name`` (read from ``/proc/<pid>/comm``).
@@ -111,7 +111,7 @@ class Container:
     def poll(self) -> int | None:
         """The wait status if the command has exited (reaping it), else None."""
         if self._status is None:
-            pid, status = os.waitpid(self._child, os.WNOHANG)
+            pid, status = self._kernel.waitpid(self._child, os.WNOHANG)
             if pid:
                 self._status = status
         return self._status
@@ -121,7 +121,7 @@ class Container:
         try:
             out, err = self._collect_output(timeout)
             if self._status is None:
-                self._status = _waitpid_until(self._child, timeout, self.pid)
+                self._status = _waitpid_until(self._kernel, self._child, timeout, self.pid)
         except BaseException:
             self.close()
             raise
@@ -173,8 +173,8 @@ class Container:
         if self._status is None:
             self.kill(signal.SIGKILL)  # PID 1: the kernel then kills everything in its namespace
             if self._child != self.pid:
-                _kill(self._child)
-            _, self._status = os.waitpid(self._child, 0)
+                self._kernel.kill(self._child, signal.SIGKILL)
+            _, self._status = self._kernel.waitpid(self._child, 0)
         for fd in (self._stdout, self._stderr):
             if fd is not None:
                 os.close(fd)
@@ -184,24 +184,17 @@ class Container:
         _run_in_order(self._cleanup)
 
 
-def _kill(pid: int, number: int = signal.SIGKILL) -> None:
-    try:
-        os.kill(pid, number)
-    except ProcessLookupError:
-        pass
-
-
-def _waitpid_until(pid: int, timeout: float | None, container_pid: int) -> int:
+def _waitpid_until(kernel, pid: int, timeout: float | None, container_pid: int) -> int:
     if timeout is None:
-        return os.waitpid(pid, 0)[1]
+        return kernel.waitpid(pid, 0)[1]
     deadline = time.monotonic() + timeout
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        done, status = kernel.waitpid(pid, os.WNOHANG)
         if done:
             return status
         if time.monotonic() >= deadline:
-            _kill(container_pid)
-            return os.waitpid(pid, 0)[1]
+            kernel.kill(container_pid, signal.SIGKILL)
+            return kernel.waitpid(pid, 0)[1]
         time.sleep(0.005)
 
 
@@ -216,38 +209,34 @@ def _run_in_order(actions: list) -> None:
         actions.pop(0)()
 
 
-def _prepare_host(spec: ContainerSpec, registry: MountpointRegistry, cleanup: list):
-    """What the container needs on the host before it starts: its cgroup, the mount-point
-    directories it mounts on (unless it has its own root), and a guard that undoes both if
-    moby-dick is killed. Appends the clean-up actions to ``cleanup``; returns the cgroup or None.
+class Host(Record):
+    """What the host phase's steps work with: the kernel, the mount-point registry, and the list of
+    clean-up actions (run in order by :meth:`Container.close`, or at once if the start fails)."""
+
+    __slots__ = ("kernel", "registry", "cleanup")
+
+
+def _run_host_phase(the_plan, host: Host) -> None:
+    """The host phase: a guard first, then each step (each registers its own undo before acting).
 
     The guard is forked *before* anything is made, so that no moment exists in which moby-dick could
     die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
     the mount points, and on moby-dick's death removes them, or whatever of them exists."""
-    cgroup = None
-    if spec.wants_cgroup:
-        from .cgroups import Cgroup, Limits, detect
-
-        cgroup = Cgroup(detect(), spec.limits or Limits(), spec.cgroup_parent)
-    paths = () if spec.rootfs else tuple(p for p in spec.tmpfs_paths if registry.owner(p) != "host")
-    actions = ([cgroup.remove] if cgroup else []) + ([lambda: registry.release_abandoned(paths)] if paths else [])
-    guard = Guard(actions) if actions else None
+    if not the_plan.host:
+        return
+    actions = [the_plan.cgroup.remove] if the_plan.cgroup is not None else []
+    paths = tuple(step.path for step in the_plan.host if hasattr(step, "path"))
+    if paths:
+        actions.append(lambda: host.registry.release_abandoned(paths))
+    guard = Guard(actions)
     try:
-        if cgroup is not None:
-            cleanup.append(cgroup.remove)
-            cgroup.create()
-        for path in paths:
-            claim = registry.acquire(path)
-            if claim is not None:
-                cleanup.append(lambda claim=claim: registry.release(claim))
+        for step in the_plan.host:
+            step.apply(host)
     except BaseException:
-        _run_in_order(cleanup)
-        if guard is not None:
-            guard.dismiss()
+        _run_in_order(host.cleanup)
+        guard.dismiss()
         raise
-    if guard is not None:
-        cleanup.append(guard.dismiss)  # last: after everything was undone
-    return cgroup
+    host.cleanup.append(guard.dismiss)  # last: after everything was undone
 
 
 def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = None,
@@ -258,22 +247,17 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         from .images import unpack_tarball
 
         spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir))
-    command = command_of(spec, os.environ)
+    the_plan = plan(from_spec(spec, os.environ))
     kernel.prepare()
     if spec.function is not None:
         import pickle  # noqa: F401  the child pickles the result after pivot_root, maybe out of the stdlib's reach
-    cleanup: list = []
+    host = Host(kernel, registry or MountpointRegistry(), [])
     container = None
     parent_fds: list = []  # our ends of the capture pipes
     opened: list = []  # descriptors to close if anything fails before the container owns them
+    ours = theirs = None
     try:
-        cgroup = _prepare_host(spec, registry or MountpointRegistry(), cleanup)
-        if cgroup is not None:
-            from .cgroups import cgroupfs_mounts
-
-            steps = plan(spec, cgroup.procs_files(), cgroupfs_mounts(cgroup.layout, set(cgroup.dirs)))
-        else:
-            steps = plan(spec)
+        _run_host_phase(the_plan, host)
         stdio = [stdin, None, None]
         if capture:
             if stdin is None:
@@ -284,42 +268,63 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
                 parent_fds.append(read_end)
                 stdio[target] = write_end
                 opened.append(write_end)
-        sync_read, sync_write = os.pipe2(os.O_CLOEXEC)
-        opened += [sync_read, sync_write]
+        ours, theirs = Channel.pair()
         parent_pid = os.getpid()
-        pid = os.fork()
+        pid = kernel.fork()
         if pid == 0:
-            child_main(steps, command, kernel, sync_write, parent_pid, tuple(stdio))
+            ours.close()
+            child_main(the_plan, kernel, theirs, parent_pid, tuple(stdio))
         # from here on the container owns the clean-up: close() kills, reaps and undoes
-        container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=cleanup)
-        container.cgroup = cgroup
-        opened.remove(sync_read)
-        while opened:  # the child's ends: if the parent held them, EOF would never come
+        container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=host.cleanup, kernel=kernel)
+        container.cgroup = the_plan.cgroup
+        theirs.close()  # the child's end: if the runtime held it, EOF would never come
+        while opened:
             os.close(opened.pop())
-        message = read_until_eof(sync_read)
+        _converse(ours, the_plan, kernel, container)
     except BaseException:
         if container is not None:
             container.close()
         else:
             for fd in parent_fds:
                 os.close(fd)
-            _run_in_order(cleanup)
+            _run_in_order(host.cleanup)
         raise
     finally:
         for fd in opened:  # left open only when something failed before the fork
             os.close(fd)
-    pid_one, container.namespaces, payload = decode_records(message)
-    if pid_one is not None:
-        container.pid = pid_one
-    if payload.startswith(b"F"):
-        container.value = decode_value(payload)
-    elif payload.startswith(b"E") or not container.namespaces:
-        container.close()
-        if payload.startswith(b"E"):
-            raise decode_error(payload)
-        raise MobyError(f"container setup failed: the child exited with status {container._status}")
+        for end in (ours, theirs):
+            if end is not None:
+                end.close()
     return container
 
+
+def _converse(channel, the_plan, kernel, container) -> None:
+    """The runtime's side of the child protocol (drawn in :mod:`moby_dick.process`): a handler per
+    message, until EOF, which comes when the command's process exec'd (or everything exited)."""
+    ready = False
+    while True:
+        kind, payload, _ = channel.receive()
+        if kind is None:
+            break
+        if kind == "pid1":
+            container.pid = int(payload)
+            for step in the_plan.runtime:
+                step.apply(kernel, container.pid)
+            channel.send("go")
+        elif kind == "ready":
+            container.namespaces = decode_ids(payload)
+            ready = True
+        elif kind == "value":
+            import pickle
+
+            container.value = pickle.loads(payload)
+        elif kind == "error":
+            raise decode_error(payload)
+        else:
+            raise ProtocolError(f"unexpected message {kind!r} from the container")
+    if not ready:
+        _, container._status = kernel.waitpid(container._child, 0)
+        raise MobyError(f"container setup failed: the child exited with status {container._status}")
 
 
 def run(spec: ContainerSpec | list | tuple, *, capture: bool = False, timeout: float | None = None,

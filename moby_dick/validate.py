@@ -97,7 +97,7 @@ TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2")
 
 def rootfs_problems(spec: ContainerSpec) -> list[str]:
     """The rootfs exists, holds the command, and (read-only) has the mount points; volumes exist."""
-    from .rootfs import parse_volume
+    from .config import parse_volume
 
     rootfs = spec.rootfs
     if not os.path.lexists(rootfs):
@@ -110,12 +110,12 @@ def rootfs_problems(spec: ContainerSpec) -> list[str]:
     if spec.function is None and spec.argv and not command_in_rootfs(rootfs, spec.argv[0], spec.workdir):
         name = os.fsdecode(spec.argv[0])
         problems.append(f'rootfs "{rootfs}" has no command "{name}" (looked in /bin, /usr/bin, /sbin, ...)')
-    for volume in spec.volumes:
-        source, target, _ = parse_volume(volume)
-        if not os.path.exists(source):
-            problems.append(f'volume source "{source}" does not exist')
+    volumes = [parse_volume(volume) for volume in spec.volumes]
+    for volume in volumes:
+        if not os.path.exists(volume.source):
+            problems.append(f'volume source "{volume.source}" does not exist')
     if spec.read_only:
-        needed = ["/proc", "/dev", "/sys", "/tmp", *spec.tmpfs_paths, *(parse_volume(v)[1] for v in spec.volumes)]
+        needed = ["/proc", "/dev", "/sys", "/tmp", *spec.tmpfs_paths, *(v.destination for v in volumes)]
         missing = [path for path in needed if not os.path.isdir(os.path.join(rootfs, path.lstrip("/")))]
         if missing:
             problems.append(f'--read-only: rootfs "{rootfs}" lacks the mount points {", ".join(missing)}')

@@ -46,9 +46,10 @@ save("00-what-is-a-container", [
       "course.show_table([{'kind': k.name, 'isolates': k.isolates, 'man page': k.man,\n"
       "                    'the seed unshares': 'yes' if k.name in SEED_KINDS else ''} for k in KINDS.values()],\n"
       "                  title='namespaces(7)')"),
- md("## The plan: which syscalls make a container\n\nmoby_dick describes what it will do before doing it. This is the list of syscalls the container's child makes "
+ md("## The plan: which syscalls make a container\n\nmoby_dick describes what it will do before doing it. This is the whole plan, phase by phase: what moby-dick does on the host, what "
+    "the container's child and its PID 1 do, the messages they exchange on the one channel, and the final steps before `execve` "
     "(what `moby-dick --dry-run /bin/sh` prints). Nothing here needs root."),
- code("steps = plan(ContainerSpec(('/bin/sh',)))\nprint(describe(steps))"),
+ code("the_plan = plan(ContainerSpec(('/bin/sh',)))\nprint(describe(the_plan))"),
  md("## A container, live\n\nNow start one (`true` does nothing and exits) and compare its namespaces with this notebook's. "
     "The container's child reads its own `/proc/self/ns/*` just before `execve`, and reports them to the parent."),
  code("host = probe.namespace_ids()\n"
@@ -67,10 +68,10 @@ save("00-what-is-a-container", [
  md("## Exercise 2\n\nHow many `mount(2)` calls does the default plan make, and why is the first one needed *before* the others? "
     "(Lesson 04 answers the why.) Count them in the plan above."),
  code("answer = None  # your answer: a number"),
- code("course.self_check(answer, solution=3, evidence=sum(str(step).startswith('mount(') for step in steps),\n"
+ code("course.self_check(answer, solution=3, evidence=sum(str(step).startswith('mount(') for step in the_plan.steps()),\n"
       "                  question='mount(2) calls in the default plan')"),
  md("## Further reading\n- namespaces(7), unshare(2), clone(2), setns(2)\n- Michael Kerrisk, *Namespaces in operation* (LWN, 2013), part 1\n"
-    "- the seed's README: `../../shared/seed/` and this project's README, section \"What the seed got wrong\""),
+    "- the seed: [evaporei/moby-dick](https://github.com/evaporei/moby-dick) and this project's README, section \"What the seed got wrong\""),
 ])
 
 def lesson(name, title, goals, explain, demo, after_demo, picture, exercises, reading):
@@ -96,7 +97,7 @@ lesson("01-hostname-uts", "01 · Hostname: the UTS namespace",
  "(the name comes from *UNIX Time-sharing System*). The container's child calls `unshare(CLONE_NEWUTS)` and gets a copy; "
  "`sethostname(2)` then changes only the copy. Read uts_namespaces(7), sethostname(2), uname(2).\n\n"
  "The demo runs in a *lab*: a throwaway UTS namespace named `intacthostname` (as in the seed's README) stands in for the host, so that the "
- "negative control can really rename it without renaming this machine. The plan below shows step 3, `sethostname`:",
+ "negative control can really rename it without renaming this machine. The plan below shows the `sethostname` step, run by PID 1 once the runtime said go:",
  "hostname",
  "## Reading the evidence\n\nThe container printed `containerhostname`, then `josh`; the host kept its name. In the control (`--uts host`) the "
  "container's UTS namespace id **equals** the host's, and `hostname josh` inside renamed the host: this is what the namespace buys.",
@@ -181,7 +182,7 @@ lesson("04-mounts-and-propagation", "04 · Mounts and propagation: the mount nam
  "*propagation type*:\n\n- **shared**: mount events propagate both ways between the copies (systemd makes `/` shared on every boot);\n"
  "- **slave**: events come in from the host, none go out;\n- **private**: nothing crosses.\n\n"
  "The seed unshared the mount namespace and mounted a tmpfs on `/mytmp`, but never changed the propagation: on a systemd machine its "
- "\"private\" tmpfs appeared on the host and stayed after the container exited. moby_dick's step 2 makes `/` recursively private first:",
+ "\"private\" tmpfs appeared on the host and stayed after the container exited. moby_dick's the first mount of the init phase makes `/` recursively private first:",
  "mount",
  "## Reading the evidence\n\nThe host's demo mount is `shared` (see the note under the first table). With moby_dick's fix, the container's "
  "tmpfs mounts appear only in its own `/proc/<pid>/mountinfo`. With `--propagation unchanged` (the seed), the tmpfs under the shared mount "
@@ -279,8 +280,10 @@ lesson("07-cgroups", "07 · Resource limits: cgroups",
  "children stay in), and `rmdir` removes it once empty. Read cgroups(7) and the kernel's cgroup-v2.rst.\n\n"
  "Two layouts exist: **v2**, one tree with `memory.max`, `pids.max`, `cpu.max`; and **v1**, one tree per controller with "
  "`memory.limit_in_bytes`, `pids.max`, `cpu.cfs_quota_us`. This machine's layout, as moby-dick detects it:\n\n"
- "```python\nfrom moby_dick.cgroups import detect; detect()\n```\n\nThe child joins the cgroup as its very first step, before the "
- "`unshare`, so nothing it runs is ever unlimited. The plan with limits (the cgroup's path is chosen at run time):",
+ "```python\nfrom moby_dick.cgroups import detect; detect()\n```\n\nThe cgroup is named in the plan before it exists; moby-dick "
+ "creates it, and when the container's waiter reports PID 1's pid (`pid1 N` on the channel), moby-dick writes N to its "
+ "`cgroup.procs` and only then says `go`: nothing PID 1 runs is ever unlimited. The default plan below has no cgroup; "
+ "`moby-dick --memory 32m --dry-run sh` shows the host phase's `mkdir` and the runtime phase's `write N`:",
  "memory",
  "## Reading the evidence\n\nThe hog was stopped by the kernel's OOM killer at 32 MiB (exit 137, `oom_kill` in the cgroup's counters); "
  "the control, whose cgroup only counts, reached about 100 MiB. The limits are files; here is what moby-dick writes for each version "

@@ -43,6 +43,13 @@ MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 
+# openat2(2), <linux/openat2.h>. Calls numbered from 424 on share one number on every architecture of
+# the unified table (Linux 5.1); alpha adds 110, mips has ABI offsets: there the walk below is used.
+_OPENAT2 = {"alpha": 547}
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_IN_ROOT = 0x10
+MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP beyond)
+
 
 class Kernel:
     """Real syscalls through libc. Loaded lazily: importing this module costs nothing."""
@@ -61,7 +68,8 @@ class Kernel:
         """Load libc and look up every function now, in the parent: done once, instead of in each
         forked child (importing ctypes there cost ~10 ms per container)."""
         lib = self._lib()
-        for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root"):
+        for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root", "syscall",
+                     "close_range"):
             getattr(lib, name)  # CDLL caches the function pointer on first access
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
@@ -112,6 +120,105 @@ class Kernel:
     def open_path(self, path: str) -> int:
         return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
+    def close(self, fd: int) -> None:
+        os.close(fd)
+
+    def symlink_in_root(self, root: str, path: str, target: str) -> None:
+        """``symlinkat(2)``: create ``path`` (inside ``root``) as a symlink to ``target``."""
+        parent, _, name = path.rstrip("/").rpartition("/")
+        fd = self.open_in_root(root, parent or "/", "dir")
+        try:
+            os.symlink(target, name, dir_fd=fd)
+        except OSError as error:
+            raise SyscallError("symlinkat", error.errno, f"{root.rstrip('/')}/{path.lstrip('/')}") from None
+        finally:
+            os.close(fd)
+
+    def open_in_root(self, root: str, path: str, make: str | None = None) -> int:
+        """An ``O_PATH`` descriptor of ``path`` resolved *inside* ``root``: symlinks and ``..`` never
+        leave it (an absolute link restarts at ``root``). ``make``: "dir" or "file" creates what is
+        missing, also inside. ``openat2(RESOLVE_IN_ROOT)`` where the kernel has it (5.6+), else
+        :func:`walk_in_root`. Read openat2(2), path_resolution(7); runc's securejoin, crun's safe_openat."""
+        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if Kernel._openat2_usable:
+                fd = self._openat2(root_fd, path)
+                if fd >= 0:
+                    return fd
+                import ctypes
+
+                error = ctypes.get_errno()
+                if error in (38, 1):  # ENOSYS, EPERM (a seccomp filter): walk from now on
+                    Kernel._openat2_usable = False
+                elif error != 2 or make is None:  # ENOENT is for the walk to create
+                    raise SyscallError("openat2", error, f"{root.rstrip('/')}/{path.lstrip('/')}")
+            return walk_in_root(root_fd, path, make)
+        except OSError as error:
+            if isinstance(error, SyscallError):
+                raise
+            raise SyscallError("openat", error.errno, f"{root.rstrip('/')}/{path.lstrip('/')}") from None
+        finally:
+            os.close(root_fd)
+
+    _openat2_usable = True  # False once the kernel said it has no openat2
+
+    def _openat2(self, root_fd: int, path: str) -> int:
+        import ctypes
+
+        number = _OPENAT2.get(os.uname().machine, None if os.uname().machine.startswith("mips") else 437)
+        if number is None:
+            Kernel._openat2_usable = False
+            return -1
+        how = (ctypes.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+        return self._lib().syscall(ctypes.c_long(number), ctypes.c_int(root_fd), os.fsencode(path),
+                                   ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+
+    def close_range(self, first: int, last: int, flags: int = 0) -> None:
+        import ctypes
+
+        self._check(self._lib().close_range(ctypes.c_uint(first), ctypes.c_uint(last), ctypes.c_int(flags)),
+                    "close_range")
+
+    def setgroups(self, gids: tuple) -> None:
+        try:
+            os.setgroups(list(gids))
+        except OSError as error:
+            raise SyscallError("setgroups", error.errno, str(list(gids))) from None
+
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        try:
+            os.setresgid(rgid, egid, sgid)
+        except OSError as error:
+            raise SyscallError("setresgid", error.errno, str(egid)) from None
+
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        try:
+            os.setresuid(ruid, euid, suid)
+        except OSError as error:
+            raise SyscallError("setresuid", error.errno, str(euid)) from None
+
+    def execve(self, path: bytes, argv: list, env: dict) -> None:
+        os.execve(path, argv, env)  # returns only by raising OSError
+
+    def pipe_has_writer(self, fd: int) -> bool:
+        """For a non-blocking pipe's read end that nobody writes to: False once every writer is gone (EOF)."""
+        try:
+            return os.read(fd, 1) != b""
+        except BlockingIOError:
+            return True
+
+    # The parent's side: the runtime's own processes.
+    def waitpid(self, pid: int, options: int = 0) -> tuple[int, int]:
+        return os.waitpid(pid, options)
+
+    def kill(self, pid: int, number: int) -> bool:
+        """False when the process is gone already."""
+        try:
+            os.kill(pid, number)
+        except ProcessLookupError:
+            return False
+        return True
+
     def setns(self, fd: int, nstype: int = 0, path: str | None = None) -> None:
         self._check(self._lib().setns(fd, nstype), "setns", path)
 
@@ -136,6 +243,61 @@ class Kernel:
 
         value = arg if isinstance(arg, bytes) else ctypes.c_ulong(arg)
         self._check(self._lib().prctl(option, value, 0, 0, 0), "prctl")
+
+
+def walk_in_root(root_fd: int, path: str, make: str | None = None, mode: int = 0o755) -> int:
+    """Resolve ``path`` under the directory ``root_fd`` one component at a time with ``O_NOFOLLOW``,
+    reading each symlink and splicing its target in (an absolute one restarts at the root), ``..`` at
+    the root staying there: RESOLVE_IN_ROOT done by hand. Missing components are created when ``make``
+    says so ("dir"; "file" for the last one). Returns an ``O_PATH`` descriptor; raises OSError."""
+    import errno
+    import stat
+
+    parts = [part for part in path.split("/") if part and part != "."]
+    stack = [os.dup(root_fd)]  # the directories from the root down to the current one
+    links = 0
+    try:
+        while parts:
+            name = parts.pop(0)
+            if name == "..":
+                if len(stack) > 1:
+                    os.close(stack.pop())
+                continue
+            here = stack[-1]
+            try:
+                fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=here)
+            except FileNotFoundError:
+                if make is None:
+                    raise
+                if not parts and make == "file":
+                    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                                     dir_fd=here))
+                else:
+                    try:
+                        os.mkdir(name, mode, dir_fd=here)
+                    except FileExistsError:
+                        pass  # made meanwhile: opened (and checked) below
+                fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=here)
+            kind = os.fstat(fd).st_mode
+            if stat.S_ISLNK(kind):
+                os.close(fd)
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+                target = os.readlink(name, dir_fd=here)
+                if target.startswith("/"):
+                    while len(stack) > 1:
+                        os.close(stack.pop())
+                parts = [part for part in target.split("/") if part and part != "."] + parts
+                continue
+            if parts and not stat.S_ISDIR(kind):
+                os.close(fd)
+                raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            stack.append(fd)
+        return stack.pop()
+    finally:
+        for fd in stack:
+            os.close(fd)
 
 
 KERNEL = Kernel()

@@ -11,13 +11,29 @@ import errno as _errno
 from ..errors import SyscallError
 
 
+class Executed(BaseException):
+    """Raised by the fake's ``execve``: the real one never returns, so the caller's code stops here."""
+
+
 class RecordingKernel:
-    """Records every call as ``(name, args...)``; ``fail={"mount": errno.EPERM}`` makes one fail."""
+    """Records every call as ``(name, args...)``; ``fail={"mount": errno.EPERM}`` makes one fail.
+
+    What the fake does not model raises NotImplementedError (a unit test keeps its methods in step
+    with :class:`moby_dick.syscalls.Kernel`), so a new syscall cannot slip past the unit tests."""
+
+    RECORDS = ("calls", "fail", "hostname", "names", "next_fd", "next_pid")
 
     def __init__(self, fail: dict[str, int] | None = None):
         self.calls: list[tuple] = []
         self.fail = dict(fail or {})
         self.hostname = "fakehost"
+        self.next_fd = 99
+        self.next_pid = 0  # what fork returns: 0 carries on as the child
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise NotImplementedError(f"the recording kernel does not model {name}()")
 
     def _record(self, name: str, *args, path: str | None = None) -> None:
         self.calls.append((name, *args))
@@ -32,7 +48,45 @@ class RecordingKernel:
 
     def fork(self) -> int:
         self._record("fork")
-        return 0  # carry on as the child, as PID 1 would
+        return self.next_pid  # 0: carry on as the child, as PID 1 would
+
+    def waitpid(self, pid: int, options: int = 0):
+        self._record("waitpid", pid, options)
+        return pid, 0
+
+    def kill(self, pid: int, number: int) -> bool:
+        self._record("kill", pid, number)
+        return True
+
+    def pipe_has_writer(self, fd: int) -> bool:
+        self._record("pipe_has_writer", fd)
+        return True  # the fake's fork made no waiter to die
+
+    def close(self, fd: int) -> None:
+        self._record("close", fd)
+
+    def open_in_root(self, root: str, path: str, make=None) -> int:
+        self._record("open_in_root", root, path, make, path=f"{root.rstrip('/')}/{path.lstrip('/')}")
+        return self.next_fd
+
+    def symlink_in_root(self, root: str, path: str, target: str) -> None:
+        self._record("symlink_in_root", root, path, target, path=path)
+
+    def close_range(self, first: int, last: int, flags: int = 0) -> None:
+        self._record("close_range", first, last, flags)
+
+    def setgroups(self, gids) -> None:
+        self._record("setgroups", tuple(gids))
+
+    def setresgid(self, rgid, egid, sgid) -> None:
+        self._record("setresgid", rgid, egid, sgid)
+
+    def setresuid(self, ruid, euid, suid) -> None:
+        self._record("setresuid", ruid, euid, suid)
+
+    def execve(self, path, argv, env) -> None:
+        self._record("execve", path, tuple(argv), path=path)
+        raise Executed(path)
 
     def pivot_root(self, new_root: str, put_old: str) -> None:
         self._record("pivot_root", new_root, put_old, path=new_root)
@@ -80,3 +134,27 @@ class RecordingKernel:
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
+
+
+class FaultyKernel:
+    """The real kernel door, except that the calls named in ``fail`` raise SyscallError with their
+    errno, as the kernel would: fault injection for integration tests, in the parent and the child alike.
+    ``after``: let that many calls of the name succeed before failing."""
+
+    def __init__(self, fail: dict[str, int], after: dict[str, int] | None = None):
+        from . import KERNEL
+
+        self._real, self._fail, self._after = KERNEL, dict(fail), dict(after or {})
+
+    def __getattr__(self, name: str):
+        real = getattr(self._real, name)
+        if name not in self._fail:
+            return real
+
+        def failing(*args, **kwargs):
+            if self._after.get(name, 0) > 0:
+                self._after[name] -= 1
+                return real(*args, **kwargs)
+            raise SyscallError(name, self._fail[name], str(args[0]) if args else None)
+
+        return failing

@@ -11,11 +11,7 @@ import pytest
 import moby_dick.runner
 from moby_dick import demos
 from moby_dick.demos.__main__ import main as demos_main
-from moby_dick.mounts import MakeRootPrivate
-from moby_dick.namespaces import UnshareNamespaces
-from moby_dick.cgroups import JoinCgroup
-from moby_dick.pid import ForkIntoPidNamespace
-from moby_dick.rootfs import ChrootOnly, PivotRoot
+from moby_dick.testing.mutations import plan_without
 
 pytestmark = pytest.mark.privileged
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,27 +28,6 @@ def test_demo_holds_with_its_control(name):
         assert report.transcripts
 
 
-def _without(kind):
-    real_plan = moby_dick.runner.plan
-
-    def broken_plan(spec, *args):
-        steps = []
-        for step in real_plan(spec, *args):
-            if isinstance(step, UnshareNamespaces):
-                step = UnshareNamespaces(tuple(k for k in step.kinds if k != kind))
-            if kind == "propagation" and isinstance(step, MakeRootPrivate):
-                continue
-            if kind == "pid" and isinstance(step, ForkIntoPidNamespace):
-                continue
-            if kind == "cgroup" and isinstance(step, JoinCgroup):
-                continue
-            if kind == "pivot_root" and isinstance(step, PivotRoot):
-                step = ChrootOnly(step.new_root)
-            steps.append(step)
-        return steps
-    return broken_plan
-
-
 @pytest.mark.parametrize("name, removed, failing_claim", [
     ("hostname", "uts", "the container has its own UTS namespace"),
     ("ipc", "ipc", "the host's queue is invisible inside"),
@@ -66,11 +41,7 @@ def _without(kind):
     ("cpu", "cgroup", "in one second it got about half a CPU-second"),
 ])
 def test_removing_the_isolation_makes_the_demo_fail(monkeypatch, name, removed, failing_claim):
-    monkeypatch.setattr(moby_dick.runner, "plan", _without(removed))
-    if removed == "init":  # moby-dick's init never started: the command is PID 1 itself
-        real_command = moby_dick.runner.command_of
-        monkeypatch.setattr(moby_dick.runner, "command_of",
-                            lambda spec, environ: real_command(spec, environ).replace(init=False))
+    monkeypatch.setattr(moby_dick.runner, "plan", plan_without(removed))
     report = demos.run_demo(name)
     assert not report.held
     assert failing_claim in [c.text for c in report.failed]
@@ -86,7 +57,7 @@ def test_command_line_all_json_and_list(capsys):
 
 
 def test_failed_claim_exits_1_and_is_named(monkeypatch, capsys):
-    monkeypatch.setattr(moby_dick.runner, "plan", _without("uts"))
+    monkeypatch.setattr(moby_dick.runner, "plan", plan_without("uts"))
     assert demos_main(["hostname"]) == 1
     assert "FAILED: the container has its own UTS namespace" in capsys.readouterr().err
 

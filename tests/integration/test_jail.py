@@ -181,3 +181,38 @@ def test_started_container_reports_pid_one_host_pid(rootfs):
                  "the exec'd command line")
         nspid = next(line for line in open(f"/proc/{container.pid}/status") if line.startswith("NSpid:"))
         assert nspid.split()[1:] == [str(container.pid), "1"]  # the host's number, then the container's
+
+
+@pytest.mark.parametrize("link", ["absolute", "relative"])
+def test_a_symlink_in_the_image_cannot_redirect_mounts_or_workdir_to_the_host(scratch, link):
+    # CVE-2021-30465's class: the image holds evil -> <a host directory>; a volume, a tmpfs and the
+    # working directory below evil/ must land inside the container's root, and nothing on the host.
+    host_dir = scratch / "host-dir"
+    host_dir.mkdir()
+    volume = scratch / "volume"
+    volume.mkdir()
+    (volume / "marker").write_text("from the volume\n")
+    evil_root = scratch / "image"
+    mkrootfs(str(evil_root), "busybox")
+    (evil_root / "evil").symlink_to(str(host_dir) if link == "absolute" else "../../../../../.." + str(host_dir))
+    result = run(["sh", "-c", "cat /evil/vol/marker; test -d /evil/scratch && echo tmpfs-there; pwd"],
+                 capture=True, rootfs=str(evil_root), volumes=(f"{volume}:/evil/vol",), tmpfs=("/evil/scratch",),
+                 workdir="/evil/work")
+    assert result.exit_code == 0, result.stderr
+    marker, tmpfs, cwd = result.text.splitlines()
+    assert (marker, tmpfs) == ("from the volume", "tmpfs-there") and cwd.endswith("/work")
+    assert os.listdir(host_dir) == []  # the control of this claim is the naive join, shown in tests/unit
+    assert not (evil_root / "evil").resolve().joinpath("vol").exists()
+
+
+def test_descriptors_the_caller_leaks_do_not_reach_the_container(rootfs, scratch):
+    # CVE-2024-21626's shape: an inheritable directory fd of the caller would let the container walk
+    # ".." to the host's root. The final phase marks everything above stdio close-on-exec.
+    fd = os.open(str(scratch), os.O_RDONLY | os.O_DIRECTORY)
+    os.set_inheritable(fd, True)
+    try:
+        result = jailed(rootfs, f"ls /proc/self/fd; test -e /proc/self/fd/{fd} && echo LEAKED || echo closed")
+    finally:
+        os.close(fd)
+    assert result.text.split()[-1] == "closed", result.text
+    assert sorted(int(n) for n in result.text.split()[:-1]) <= [0, 1, 2, 3]  # 3: the fd of ls's own listing

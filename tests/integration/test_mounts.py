@@ -11,7 +11,7 @@ from moby_dick.errors import SyscallError, UsageError
 from moby_dick.mountpoints import MountpointRegistry
 from moby_dick.runner import run
 from moby_dick.spec import ContainerSpec
-from moby_dick.syscalls.fake import RecordingKernel
+from moby_dick.syscalls.fake import FaultyKernel
 
 pytestmark = pytest.mark.privileged
 
@@ -72,7 +72,7 @@ def test_concurrent_containers_share_a_created_mount_point(scratch):
 
 def test_setup_failure_raises_and_leaves_nothing(scratch):
     target = str(scratch / "made")
-    kernel = RecordingKernel(fail={"sethostname": errno.EPERM})
+    kernel = FaultyKernel(fail={"sethostname": errno.EPERM})
     with pytest.raises(SyscallError, match="sethostname"):
         start(ContainerSpec(("true",), tmpfs=(target,)), kernel=kernel)
     assert not os.path.exists(target)

@@ -177,11 +177,11 @@ def test_an_interrupted_start_leaves_nothing(monkeypatch, scratch):
     # mount point it created is removed (the leak check after the test looks at the rest).
     import moby_dick.runner as runner
 
-    def interrupted(fd):
-        os.close(fd)
+    def interrupted(channel, *args):
+        channel.receive()  # the child has started ("pid1")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "read_until_eof", interrupted)
+    monkeypatch.setattr(runner, "_converse", interrupted)
     target = str(scratch / "made")
     with pytest.raises(KeyboardInterrupt):
         runner.start(runner.ContainerSpec(("sleep", "30"), tmpfs=(target,)))

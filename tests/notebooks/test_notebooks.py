@@ -67,27 +67,8 @@ def test_notebook_runs_top_to_bottom(path):
 
 BREAK = """
 import moby_dick.runner
-from moby_dick.mounts import MakeRootPrivate
-from moby_dick.namespaces import UnshareNamespaces
-from moby_dick.pid import ForkIntoPidNamespace
-from moby_dick.rootfs import ChrootOnly, PivotRoot
-_real_plan = moby_dick.runner.plan
-def _broken_plan(spec, *args):
-    steps = []
-    for step in _real_plan(spec, *args):
-        if isinstance(step, UnshareNamespaces):
-            step = UnshareNamespaces(tuple(k for k in step.kinds if k != {kind!r}))
-        if {kind!r} == "propagation" and isinstance(step, MakeRootPrivate):
-            continue
-        if {kind!r} == "pid" and isinstance(step, ForkIntoPidNamespace):
-            continue
-        if {kind!r} == "cgroup" and type(step).__name__ == "JoinCgroup":
-            continue
-        if {kind!r} == "pivot_root" and isinstance(step, PivotRoot):
-            step = ChrootOnly(step.new_root)
-        steps.append(step)
-    return steps
-moby_dick.runner.plan = _broken_plan
+from moby_dick.testing.mutations import plan_without
+moby_dick.runner.plan = plan_without({kind!r})
 """
 
 

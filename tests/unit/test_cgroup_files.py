@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moby_dick.cgroups import (Cgroup, JoinCgroup, Layout, Limits, cgroupfs_mounts, limit_files, parse_layout,
+from moby_dick.cgroups import (Cgroup, Layout, PlaceInCgroup, Limits, cgroupfs_mounts, limit_files, parse_layout,
                                parse_limits, parse_size)
 from moby_dick.errors import MobyError, UsageError
 from moby_dick.probe import parse_mountinfo
@@ -130,10 +130,12 @@ def test_a_failed_create_removes_what_it_made(tmp_path):
     assert not any(name.startswith("moby-dick") for c in ("memory", "cpuacct") for name in os.listdir(tmp_path / c / "own"))
 
 
-def test_join_step_writes_zero_to_every_procs_file_first():
+def test_the_runtime_places_pid_one_in_every_hierarchy(tmp_path):
     kernel = RecordingKernel()
-    JoinCgroup(("/a/cgroup.procs", "/b/cgroup.procs")).apply(kernel)
-    assert kernel.calls == [("write_file", "/a/cgroup.procs", "0"), ("write_file", "/b/cgroup.procs", "0")]
+    cgroup = Cgroup(v1_tree(tmp_path), Limits(memory=64 << 20), name="moby-dick-1-x")
+    PlaceInCgroup(cgroup).apply(kernel, 4242)
+    assert kernel.calls == [("write_file", path, "4242") for path in cgroup.procs_files()]
+    assert len(kernel.calls) == len(cgroup.dirs) >= 1
 
 
 def test_cgroupfs_mounts(tmp_path):

@@ -101,10 +101,10 @@ def test_any_user_text_is_accepted_or_one_line_125(text):
 
     problems = spec_problems(ContainerSpec(("true",), user=text))
     if not problems:
-        from moby_dick.plan import command
+        from moby_dick.config import from_spec
 
-        uid, gid = command(ContainerSpec(("true",), user=text)).uid, command(ContainerSpec(("true",), user=text)).gid
-        assert uid >= 0 and gid >= 0
+        user = from_spec(ContainerSpec(("true",), user=text)).process.user
+        assert user.uid >= 0 and user.gid >= 0
     else:
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):

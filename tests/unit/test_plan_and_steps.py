@@ -5,16 +5,26 @@ import errno
 import pytest
 
 from moby_dick import syscalls
+from moby_dick.cgroups import Layout
+from moby_dick.channel import MemoryChannel
 from moby_dick.errors import SyscallError
 from moby_dick.plan import describe, plan
+from moby_dick.process import run_steps
 from moby_dick.spec import ContainerSpec
 from moby_dick.syscalls.fake import RecordingKernel
 
+# What the kernel door records but these tests check apart (mount points, process names, PDEATHSIG)
+NOT_CHECKED = ("makedirs", "prctl", "pipe_has_writer")
 
-def apply(spec, kernel):
-    for step in plan(spec):
-        step.apply(kernel)
-    kernel.calls = [call for call in kernel.calls if call[0] != "makedirs"]  # mount points, checked apart
+
+def apply(spec, kernel, layout=None):
+    """Run the child and init phases against the fake kernel, the runtime's side played by a memory channel."""
+    the_plan = plan(spec, layout)
+    runtime, container = MemoryChannel.pair()
+    runtime.send("go")  # as the runtime answers "pid1"
+    run_steps(the_plan.child + the_plan.init, kernel, container)
+    kernel.calls = [call for call in kernel.calls if call[0] not in NOT_CHECKED]
+    kernel.messages = [kind for kind, _, _ in runtime.inbox]
     return kernel
 
 
@@ -30,6 +40,7 @@ def test_default_plan_is_the_seed_fixed():
     assert kernel.calls[3] == ("sethostname", "containerhostname")
     assert kernel.calls[4][1:4] == ("proc", "/proc", "proc")  # by PID 1, after the fork
     assert kernel.calls[5][1:4] == ("moby-dick", "/mytmp", "tmpfs")
+    assert kernel.messages == ["ready"]  # "pid1" is sent by the waiter, which the fake fork never becomes
 
 
 @pytest.mark.parametrize("kind, flag", [("uts", syscalls.CLONE_NEWUTS), ("ipc", syscalls.CLONE_NEWIPC),
@@ -77,31 +88,81 @@ def test_a_failing_syscall_stops_the_plan_and_names_itself():
     kernel = RecordingKernel(fail={"mount": errno.EPERM})
     with pytest.raises(SyscallError) as caught:
         apply(ContainerSpec(("sh",)), kernel)
-    assert kernel.names() == ["unshare", "fork", "mount"]  # nothing after the failure
+    assert [name for name in kernel.names() if name not in NOT_CHECKED] == ["unshare", "fork", "mount"]  # nothing after
     assert str(caught.value) == 'mount "/": Operation not permitted'
     assert caught.value.errno == errno.EPERM
 
 
-def test_describe_reads_like_syscalls():
+def test_describe_reads_like_syscalls_in_every_phase():
     text = describe(plan(ContainerSpec(("sh",))))
-    assert text.splitlines()[0] == "1. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)"
+    lines = text.splitlines()
+    assert lines[0].startswith("host") and 'mkdir("/mytmp")' in lines[1]
+    assert "  2. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)" in lines
     assert 'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)' in text
+    assert lines[-1].endswith("execvp('sh')") and "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)" in text
+    titles = [line.split(" ")[0] for line in lines if not line.startswith(" ")]
+    assert titles == ["host", "child", "init", "final"]  # no cgroup: nothing for the runtime to do
 
 
-def test_the_cgroup_is_joined_first_and_a_jail_gets_its_own_cgroup_namespace():
+def test_dry_run_of_limits_a_rootfs_and_a_user_shows_cgroup_mounts_identity_and_exec(tmp_path):
+    layout = Layout("v1", {c: (str(tmp_path / c), "/") for c in ("memory", "pids", "cpuacct", "freezer")},
+                    frozenset(("memory", "pids", "cpuacct", "freezer")))
+    from moby_dick.cgroups import parse_limits
+
+    spec = ContainerSpec(("sh",), rootfs="/srv/rootfs", user="1000:1000", limits=parse_limits(memory="64m"),
+                         volumes=("/etc:/host-etc:ro",))
+    the_plan = plan(spec, layout)
+    text = describe(the_plan)
+    name = the_plan.cgroup.name
+    assert f"{tmp_path}/memory/{name}" in text and "memory.limit_in_bytes = 67108864" in text  # named before it exists
+    assert not (tmp_path / "memory" / name).exists()
+    assert "write N to " in text and f"{tmp_path}/memory/{name}/cgroup.procs" in text  # the runtime places PID 1
+    assert text.index("write N to") < text.index('await "go"') < text.index("unshare(CLONE_NEWCGROUP)")
+    assert 'mount("/etc", "/srv/rootfs/merged/host-etc"' in text and "pivot_root" in text
+    assert "setgroups([]); setresgid(1000, 1000, 1000); setresuid(1000, 1000, 1000)" in text
+    assert text.index("setresuid") < text.index("execvp('sh'")
+
+
+def test_pid_one_gets_its_cgroup_from_the_runtime_then_a_jail_gets_its_own_cgroup_namespace(tmp_path):
+    layout = Layout("v1", {"memory": (str(tmp_path / "memory"), "/")}, frozenset(("memory",)))
+    kernel = apply(ContainerSpec(("sh",), rootfs="/srv/rootfs", accounting=True), RecordingKernel(), layout)
+    names = kernel.names()
+    assert names[:3] == ["unshare", "fork", "unshare"]  # after "go": its own cgroup namespace
+    assert kernel.calls[2][1] == syscalls.CLONE_NEWCGROUP and not kernel.calls[0][1] & syscalls.CLONE_NEWCGROUP
+    assert "write_file" not in names  # PID 1 does not join by itself: the runtime placed it
+    mounts = [call for call in kernel.calls if call[0] == "mount" and call[3] == "cgroup"]
+    assert [call[5] for call in mounts] == ["memory"]
+    assert ("open_in_root", "/srv/rootfs/merged", "/sys/fs/cgroup/memory", "dir") in kernel.calls
+    plain = plan(ContainerSpec(("sh",), accounting=True), layout)
+    # a cgroup, but no cgroup namespace without a jail (docker's default)
+    assert "CLONE_NEWCGROUP" not in describe(plain) and len(plain.runtime) == 1
+
+
+def test_the_waiter_sends_pid_one_and_pid_one_awaits_go():
+    from moby_dick.pid import ForkIntoPidNamespace
+
     kernel = RecordingKernel()
-    spec = ContainerSpec(("sh",), rootfs="/srv/rootfs")
-    for step in plan(spec, ("/cg/memory/x/cgroup.procs",), (("memory", "cgroup", "memory"),)):
-        step.apply(kernel)
-    names = [call[0] for call in kernel.calls]
-    assert names[:4] == ["unshare", "fork", "write_file", "unshare"]  # PID 1 joins, then its own cgroup ns
-    assert kernel.calls[2] == ("write_file", "/cg/memory/x/cgroup.procs", "0")
-    assert kernel.calls[3][1] == syscalls.CLONE_NEWCGROUP and not kernel.calls[0][1] & syscalls.CLONE_NEWCGROUP
-    assert ("mount", "cgroup", "/srv/rootfs/merged/sys/fs/cgroup/memory", "cgroup",
-            syscalls.MS_RDONLY | syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC, "memory") in kernel.calls
-    plain = RecordingKernel()
-    for step in plan(ContainerSpec(("sh",)), ("/cg/cgroup.procs",)):
-        step.apply(plain)
-    # joined, but no cgroup namespace without a jail (docker's default)
-    assert [call[0] for call in plain.calls if call[0] in ("unshare", "fork", "write_file")] == [
-        "unshare", "fork", "write_file"]
+    kernel.next_pid = 4242  # fork returns in the waiter; it then waits for PID 1: stop it there
+    runtime, container = MemoryChannel.pair()
+    import moby_dick.pid as pid_module
+
+    waited = []
+
+    def fake_wait(pid):
+        waited.append(pid)
+        raise SystemExit
+
+    real = pid_module.wait_and_exit_alike
+    pid_module.wait_and_exit_alike = fake_wait
+    import os
+
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    try:
+        with pytest.raises(SystemExit):
+            ForkIntoPidNamespace().exchange(kernel, container)
+    finally:
+        pid_module.wait_and_exit_alike = real
+        for fd, copy in zip((0, 1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+    assert runtime.inbox == [("pid1", b"4242", [])] and container.closed and waited == [4242]

@@ -6,8 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moby_dick import syscalls
-from moby_dick.plan import command, plan
-from moby_dick.rootfs import parse_volume, volume_problems
+from moby_dick.channel import MemoryChannel
+from moby_dick.config import from_spec, parse_volume
+from moby_dick.plan import plan
+from moby_dick.process import run_steps
+from moby_dick.rootfs import volume_problems
 from moby_dick.spec import ContainerSpec
 from moby_dick.syscalls.fake import RecordingKernel
 
@@ -15,10 +18,22 @@ ROOTFS = "/srv/rootfs"
 
 
 def calls(spec):
+    """The child's and PID 1's calls; a mount on /proc/self/fd/N is shown on the path N was opened at
+    (inside the root), so the tests read the container's paths."""
     kernel = RecordingKernel()
-    for step in plan(spec):
-        step.apply(kernel)
-    return kernel.calls
+    runtime, container = MemoryChannel.pair()
+    runtime.send("go")
+    the_plan = plan(spec)
+    run_steps(the_plan.child + the_plan.init, kernel, container)
+    recorded, opened = [], None
+    for call in kernel.calls:
+        if call[0] == "open_in_root":
+            opened = call[1].rstrip("/") + "/" + call[2].lstrip("/")
+        if call[0] == "mount" and call[2] == f"/proc/self/fd/{kernel.next_fd}":
+            call = call[:2] + (opened,) + call[3:]
+        if call[0] not in ("prctl", "pipe_has_writer", "close", "open_in_root"):
+            recorded.append(call)
+    return recorded
 
 
 def mount_targets(recorded):
@@ -41,6 +56,24 @@ def test_overlay_jail_order():
     assert recorded[-3] == ("pivot_root", ".", ".") and recorded[-2] == ("umount2", ".", syscalls.MNT_DETACH)
 
 
+def test_every_path_inside_the_root_is_opened_inside_it_and_mounted_through_its_descriptor():
+    kernel = RecordingKernel()
+    runtime, container = MemoryChannel.pair()
+    runtime.send("go")
+    the_plan = plan(ContainerSpec(("sh",), rootfs=ROOTFS, volumes=("/etc:/evil/sub",), tmpfs=("/scratch",)))
+    run_steps(the_plan.child + the_plan.init, kernel, container)
+    opened = [call[2] for call in kernel.calls if call[0] == "open_in_root"]
+    assert {"/proc", "/dev", "/dev/null", "/dev/pts", "/sys", "/tmp", "/evil/sub", "/scratch"} <= set(opened)
+    root = ROOTFS + "/merged"
+    assert all(call[1] == root for call in kernel.calls if call[0] == "open_in_root")
+    jail_mounts = [call for call in kernel.calls if call[0] == "mount" and call[3] not in ("overlay", "tmpfs")
+                   or call[0] == "mount" and call[2] not in ("/", ROOTFS, root)]
+    # after the root's own mounts, no mount names a host path as its target: only descriptors
+    targets = {call[2] for call in jail_mounts if call[2] not in ("/", ROOTFS, root)}
+    assert targets == {f"/proc/self/fd/{kernel.next_fd}"}
+    assert ("symlink_in_root", root, "/dev/fd", "/proc/self/fd") in kernel.calls
+
+
 def test_read_only_jail_binds_the_rootfs_and_remounts_ro_after_the_pivot():
     recorded = calls(ContainerSpec(("sh",), rootfs=ROOTFS, read_only=True))
     assert ("mount", ROOTFS, ROOTFS, None, syscalls.MS_BIND | syscalls.MS_REC, None) in recorded
@@ -60,15 +93,20 @@ def test_volumes_land_inside_the_new_root_and_ro_is_remounted():
     assert ("mount", None, target, None, syscalls.MS_REMOUNT | syscalls.MS_BIND | syscalls.MS_RDONLY, None) in recorded
 
 
-def test_command_environment_user_and_init():
-    jailed = command(ContainerSpec(("sh",), rootfs=ROOTFS, env=("A=1", "PATH=/bin"), user="1000", hostname="x"),
-                     environ={"TERM": "xterm", "SECRET": "host"})
-    assert jailed.env == {"PATH": "/bin", "HOME": "/root", "HOSTNAME": "x", "TERM": "xterm", "A": "1"}
-    assert (jailed.uid, jailed.gid) == (1000, 1000)
-    plain = command(ContainerSpec(("sh",)), environ={"SECRET": "host"})
-    assert plain.env is None and plain.uid is None  # inherits, as the seed's execvp did
-    assert command(ContainerSpec(("sh",), env=("A=1",)), environ={"B": "2"}).env == {"B": "2", "A": "1"}
-    assert command(ContainerSpec(("sh",), init=True, user="5:6")).init and command(ContainerSpec(("sh",), user="5:6")).gid == 6
+def process_of(spec, environ=None):
+    return from_spec(spec, environ).process
+
+
+def test_process_environment_user_and_init():
+    jailed = process_of(ContainerSpec(("sh",), rootfs=ROOTFS, env=("A=1", "PATH=/bin"), user="1000", hostname="x"),
+                        environ={"TERM": "xterm", "SECRET": "host"})
+    assert jailed.environment() == {"PATH": "/bin", "HOME": "/root", "HOSTNAME": "x", "TERM": "xterm", "A": "1"}
+    assert (jailed.user.uid, jailed.user.gid) == (1000, 1000)
+    plain = process_of(ContainerSpec(("sh",)), environ={"SECRET": "host"})
+    assert plain.env is None and plain.user is None  # inherits, as the seed's execvp did
+    assert process_of(ContainerSpec(("sh",), env=("A=1",)), environ={"B": "2"}).environment() == {"B": "2", "A": "1"}
+    assert process_of(ContainerSpec(("sh",), init=True, user="5:6")).init
+    assert process_of(ContainerSpec(("sh",), user="5:6")).user.gid == 6
 
 
 PATHS = st.lists(st.text(string.ascii_letters + string.digits + "_-.", min_size=1, max_size=6).filter(
@@ -79,7 +117,8 @@ PATHS = st.lists(st.text(string.ascii_letters + string.digits + "_-.", min_size=
 def test_good_volume_specs_parse_back(source, target, mode):
     text = f"{source}:{target}{mode}"
     assert volume_problems(text) == []
-    assert parse_volume(text) == (source, target, mode == ":ro")
+    mount = parse_volume(text)
+    assert (mount.source, mount.destination, mount.read_only, mount.type) == (source, target, mode == ":ro", "bind")
 
 
 @given(st.text(max_size=30))
@@ -88,8 +127,9 @@ def test_any_volume_spec_is_either_accepted_whole_or_refused_in_one_line(text):
     if problems:
         assert len(problems) == 1 and "\n" not in problems[0] or "\n" in text
     else:
-        source, target, _ = parse_volume(text)
-        assert source.startswith("/") and target.startswith("/") and ".." not in target.split("/")
+        mount = parse_volume(text)
+        assert mount.source.startswith("/") and mount.destination.startswith("/")
+        assert ".." not in mount.destination.split("/")
 
 
 def test_volume_edges():

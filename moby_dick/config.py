@@ -1,0 +1,177 @@
+"""The typed spec: what a container is, as records, built by front ends and by nothing else. Pure.
+
+Two front ends make a :class:`Config`: :func:`from_spec` (the ``moby-dick`` command line and the Python
+API, through :class:`moby_dick.spec.ContainerSpec`) and :mod:`moby_dick.oci` (an OCI ``config.json``,
+runtime-spec v1.3.0, and back). Strings such as ``HOST:CONTAINER:ro``, ``KEY=VALUE`` or ``UID:GID`` are
+parsed here, once; everything below (the plan, the isolation modules, the runner) reads typed fields.
+
+The shape follows the runtime-spec (config.md, config-linux.md) so that the OCI front end is a
+translation, not a second model: a list of :class:`Mount` drives the jail (the default ``/proc``,
+``/dev``, ``/sys``, ``/tmp`` are entries of that list, not code), namespaces may name a path to join,
+and the process carries its identity, capabilities and limits.
+"""
+
+from __future__ import annotations
+
+from .records import Record
+
+NAMESPACE_ORDER = ("mnt", "uts", "ipc", "net", "pid", "cgroup", "user", "time")
+
+
+class User(Record):
+    """uid/gid inside the container; additional_gids: supplementary groups; umask: None keeps it."""
+
+    __slots__ = ("uid", "gid", "additional_gids", "umask")
+    DEFAULTS = {"uid": 0, "gid": 0, "additional_gids": (), "umask": None}
+
+
+class Process(Record):
+    """What runs: args; env: ``((KEY, VALUE), ...)`` or None (inherit the runtime's); cwd; user (None:
+    stay who the runtime is); init: moby-dick's init as PID 1; function: a Python callable run instead
+    of args (demos, tests); capabilities, no_new_privs, rlimits, terminal: as the runtime-spec."""
+
+    __slots__ = ("args", "env", "cwd", "user", "init", "function", "terminal", "capabilities",
+                 "no_new_privs", "rlimits")
+    DEFAULTS = {"env": None, "cwd": None, "user": None, "init": False, "function": None, "terminal": False,
+                "capabilities": None, "no_new_privs": False, "rlimits": ()}
+
+    def environment(self) -> dict | None:
+        return None if self.env is None else dict(self.env)
+
+
+class Root(Record):
+    """path: the root file system (a directory); readonly; jail: "pivot" or "chroot" (the escapable
+    negative control); copy_on_write: an overlay whose upper layer is discarded at exit."""
+
+    __slots__ = ("path", "readonly", "jail", "copy_on_write")
+    DEFAULTS = {"readonly": False, "jail": "pivot", "copy_on_write": True}
+
+
+class Mount(Record):
+    """One entry of the mount list (runtime-spec ``mounts[]``): destination inside the container, type
+    (proc, tmpfs, bind, sysfs, dev, cgroup...), source, options (``("ro", "nosuid", ...)``)."""
+
+    __slots__ = ("destination", "type", "source", "options")
+    DEFAULTS = {"source": None, "options": ()}
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options
+
+
+class Namespace(Record):
+    """kind: a name under /proc/<pid>/ns (mnt, uts, ...); path: join this namespace instead of making one."""
+
+    __slots__ = ("kind", "path")
+    DEFAULTS = {"path": None}
+
+
+class IdMap(Record):
+    """One line of uid_map/gid_map: ids container_id.. map to host_id.. for size ids."""
+
+    __slots__ = ("container_id", "host_id", "size")
+
+
+class Config(Record):
+    """A whole container. hostname None: keep the host's (no UTS namespace). namespaces: the kinds the
+    container gets (private, or joined by path); the rest are the host's. tmpfs_on_host: mount points
+    outside a rootfs (the seed's /mytmp) that the runtime may have to create on the host. limits:
+    cgroups.Limits or None; cgroup: whether the container gets a cgroup of its own; cgroup_parent:
+    where (None: beneath the runtime's own); propagation: what / becomes before anything is mounted."""
+
+    __slots__ = ("process", "root", "hostname", "mounts", "namespaces", "uid_mappings", "gid_mappings",
+                 "limits", "cgroup", "cgroup_parent", "propagation", "tmpfs_on_host", "masked_paths",
+                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations")
+    DEFAULTS = {"root": None, "hostname": None, "mounts": (), "uid_mappings": (), "gid_mappings": (),
+                "limits": None, "cgroup": False, "cgroup_parent": None, "propagation": "private",
+                "tmpfs_on_host": (), "masked_paths": (), "readonly_paths": (), "sysctl": (), "seccomp": None,
+                "hooks": (), "annotations": ()}
+
+    def namespace(self, kind: str) -> Namespace | None:
+        for namespace in self.namespaces:
+            if namespace.kind == kind:
+                return namespace
+        return None
+
+    def unshares(self, kind: str) -> bool:
+        """The container gets a new namespace of this kind (not the host's, not a joined one)."""
+        namespace = self.namespace(kind)
+        return namespace is not None and namespace.path is None
+
+
+# ---- the jail's default mounts (what docker and runc's `spec` give every container) -----------
+
+DEFAULT_MOUNTS = (
+    Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")),
+    Mount("/dev", "dev", "moby-dick-dev", ("nosuid", "noexec")),
+    Mount("/sys", "sysfs", "sysfs", ("nosuid", "noexec", "nodev", "ro")),
+    Mount("/tmp", "tmpfs", "moby-dick", ("nosuid", "nodev", "mode=1777")),
+)
+
+
+# ---- front end: the command line and the Python API -------------------------------------------
+
+def parse_env(items) -> tuple:
+    """``("KEY=VALUE", ...)`` -> ``(("KEY", "VALUE"), ...)`` (validated before: each has a key and =)."""
+    pairs = []
+    for item in items:
+        key, _, value = item.partition("=")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def parse_user(text: str) -> User:
+    """``UID[:GID]`` -> User (validated before: digits)."""
+    uid_text, _, gid_text = text.partition(":")
+    uid = int(uid_text)
+    return User(uid, int(gid_text) if gid_text else uid)
+
+
+def parse_volume(text: str) -> Mount:
+    """``HOST:CONTAINER[:ro|rw]`` -> a bind Mount (validated before: see rootfs.volume_problems)."""
+    import os
+
+    source, target, *mode = text.split(":")
+    options = ("rbind", "ro") if mode == ["ro"] else ("rbind",)
+    return Mount(os.path.normpath(target), "bind", os.path.normpath(source), options)
+
+
+def from_spec(spec, environ=None) -> Config:
+    """ContainerSpec (the CLI's and the API's shape) -> Config. ``environ``: the caller's environment,
+    inherited without a rootfs (as the seed's execvp did); a rootfs gets a clean one, as docker gives."""
+    from .process import DEFAULT_PATH
+
+    kinds = [kind for kind in ("mnt", "uts", "ipc", "net", "pid") if kind not in spec.share]
+    root = None
+    if spec.rootfs:
+        root = Root(spec.rootfs, spec.read_only, spec.jail, not spec.read_only)
+    if spec.wants_cgroup and spec.private_cgroupns:  # unshared by PID 1 once it is in its cgroup
+        kinds.append("cgroup")
+    hostname = spec.effective_hostname
+    env = None
+    if spec.rootfs or spec.env:
+        if spec.rootfs:
+            env = {"PATH": DEFAULT_PATH, "HOME": "/root", "HOSTNAME": hostname or ""}
+            if environ and "TERM" in environ:
+                env["TERM"] = environ["TERM"]
+        else:
+            env = dict(environ or {})
+        env.update(parse_env(spec.env))
+    process = Process(args=tuple(spec.argv), env=None if env is None else tuple(env.items()), cwd=spec.workdir,
+                      user=parse_user(spec.user) if spec.user is not None else None, init=spec.init,
+                      function=spec.function)
+    mounts: list = []
+    if spec.rootfs:
+        mounts += DEFAULT_MOUNTS
+        if spec.wants_cgroup and spec.private_cgroupns:
+            mounts.append(Mount("/sys/fs/cgroup", "cgroup", "cgroup", ("nosuid", "noexec", "nodev", "ro")))
+        mounts += [parse_volume(volume) for volume in spec.volumes]
+    elif "pid" in kinds and spec.propagation != "unchanged":
+        # A fresh /proc for the new PID namespace; not in the seed's mode, where / may be shared and
+        # the mount would land on the host's /proc.
+        mounts.append(Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")))
+    mounts += [Mount(path, "tmpfs", "moby-dick", ("nosuid", "nodev", "mode=1777")) for path in spec.tmpfs_paths]
+    return Config(process=process, root=root, hostname=hostname, mounts=tuple(mounts),
+                  namespaces=tuple(Namespace(kind) for kind in kinds), limits=spec.limits,
+                  cgroup=spec.wants_cgroup, cgroup_parent=spec.cgroup_parent, propagation=spec.propagation,
+                  tmpfs_on_host=() if spec.rootfs else spec.tmpfs_paths)

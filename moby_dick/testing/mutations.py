@@ -1,0 +1,51 @@
+"""Remove one isolation from a plan: the mutation that shows a demo, a test or a lesson can fail.
+
+"One control per claim and one mutation per isolation": ``tests/demos`` and ``tests/notebooks`` patch
+:func:`moby_dick.runner.plan` with :func:`plan_without` and expect the matching claim to fail.
+"""
+
+from __future__ import annotations
+
+KINDS = ("uts", "ipc", "net", "mnt", "pid", "propagation", "cgroup", "pivot_root", "init")
+
+
+def without(the_plan, kind: str):
+    """A copy of ``the_plan`` in which ``kind`` is not isolated (a namespace kind, "propagation",
+    "cgroup", "pivot_root" or "init")."""
+    from ..cgroups import PlaceInCgroup
+    from ..mounts import MakeRootPrivate
+    from ..namespaces import UnshareNamespaces
+    from ..pid import ForkIntoPidNamespace, ReportPid
+    from ..rootfs import ChrootOnly, PivotRoot
+
+    def change(step):
+        if isinstance(step, UnshareNamespaces):
+            return UnshareNamespaces(tuple(k for k in step.kinds if k != kind))
+        if kind == "propagation" and isinstance(step, MakeRootPrivate):
+            return None
+        if kind == "pid" and isinstance(step, ForkIntoPidNamespace):
+            return ReportPid()  # no PID 1 of its own: the child itself is the container
+        if kind == "cgroup" and isinstance(step, PlaceInCgroup):
+            return None
+        if kind == "pivot_root" and isinstance(step, PivotRoot):
+            return ChrootOnly(step.new_root)
+        return step
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown isolation {kind!r}; choose from {', '.join(KINDS)}")
+    changed = the_plan.map(change)
+    if kind == "init":  # moby-dick's init never starts: the command is PID 1 itself
+        config = changed.config
+        changed = changed.replace(config=config.replace(process=config.process.replace(init=False)))
+    return changed
+
+
+def plan_without(kind: str, real_plan=None):
+    """A drop-in for :func:`moby_dick.plan.plan` that removes ``kind`` from every plan it makes."""
+    if real_plan is None:
+        from ..plan import plan as real_plan
+
+    def broken_plan(*args, **kwargs):
+        return without(real_plan(*args, **kwargs), kind)
+
+    return broken_plan

@@ -1,0 +1,83 @@
+"""Paths inside the container's root stay inside it (the CVE-2021-30465 class); the fake kernel keeps
+in step with the real door. No root needed: the walk works on any directory."""
+
+import errno
+import inspect
+import os
+
+import pytest
+
+from moby_dick.syscalls import Kernel, walk_in_root
+from moby_dick.syscalls.fake import RecordingKernel
+
+
+def make_root(tmp_path):
+    """A rootfs whose links point out of it, and a 'host' directory beside it that must stay untouched."""
+    host = tmp_path / "host"
+    (host / "secret").mkdir(parents=True)
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "evil").symlink_to(str(host))  # absolute: on the host it would lead to the host's directory
+    (root / "climb").symlink_to("../host")  # relative, climbing above the root
+    (root / "loop").symlink_to("loop")
+    (root / "file").write_text("x")
+    return root, host
+
+
+def resolve(opener, root, path, make=None):
+    fd = opener(root, path, make)
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
+
+
+def walk(root, path, make=None):
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+    try:
+        return walk_in_root(root_fd, path, make)
+    finally:
+        os.close(root_fd)
+
+
+OPENERS = {"walk": walk, "kernel": lambda root, path, make=None: Kernel().open_in_root(str(root), path, make)}
+
+
+@pytest.mark.parametrize("opener", OPENERS.values(), ids=OPENERS.keys())
+@pytest.mark.parametrize("link", ["evil", "climb"])
+def test_a_symlink_out_of_the_root_stays_inside_and_creates_nothing_on_the_host(tmp_path, opener, link):
+    root, host = make_root(tmp_path)
+    before = sorted(os.listdir(host))
+    made = resolve(opener, str(root), f"/{link}/sub/deeper", make="dir")
+    assert made.startswith(str(root) + "/"), made
+    assert sorted(os.listdir(host)) == before  # the host directory got nothing
+    # the control: the same path joined the naive way lands on the host
+    assert os.path.realpath(os.path.join(root, link, "sub")).startswith(str(host))
+
+
+@pytest.mark.parametrize("opener", OPENERS.values(), ids=OPENERS.keys())
+def test_dot_dot_at_the_root_stays_at_the_root_and_plain_paths_resolve(tmp_path, opener):
+    root, _ = make_root(tmp_path)
+    assert resolve(opener, str(root), "/../../etc") == str(root / "etc")
+    assert resolve(opener, str(root), "/") == str(root)
+    made = resolve(opener, str(root), "/etc/new.conf", make="file")
+    assert made == str(root / "etc" / "new.conf") and (root / "etc" / "new.conf").is_file()
+
+
+@pytest.mark.parametrize("opener", OPENERS.values(), ids=OPENERS.keys())
+def test_loops_missing_paths_and_files_as_directories_fail_with_the_errno(tmp_path, opener):
+    root, _ = make_root(tmp_path)
+    for path, wanted in (("/loop", errno.ELOOP), ("/missing", errno.ENOENT), ("/file/below", errno.ENOTDIR)):
+        with pytest.raises(OSError) as caught:
+            os.close(opener(str(root), path))
+        assert caught.value.errno == wanted, path
+
+
+def test_the_fake_kernel_models_exactly_the_real_doors_calls():
+    def public(cls):
+        return {name for name, member in inspect.getmembers(cls, callable) if not name.startswith("_")}
+
+    real, fake = public(Kernel), public(RecordingKernel) - set(RecordingKernel.RECORDS)
+    assert fake == real, f"only real: {sorted(real - fake)}; only fake: {sorted(fake - real)}"
+    with pytest.raises(NotImplementedError, match="does not model"):
+        RecordingKernel().reboot()
