@@ -197,8 +197,11 @@ class Cgroup:
     container exits, :meth:`remove` kills what is left and removes the directories.
     """
 
-    def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None):
-        self.layout, self.limits = layout, limits
+    def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None,
+                 kernel=None):
+        from .syscalls import KERNEL
+
+        self.layout, self.limits, self.kernel = layout, limits, kernel or KERNEL
         self.name = name or f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
         self.dirs: dict[str, str] = {}  # controller ("" for v2) -> directory
         wanted = limits.controllers()
@@ -241,7 +244,7 @@ class Cgroup:
                 if not os.path.isdir(parent):
                     raise UsageError(f'cgroup parent "{parent}" does not exist')
                 try:
-                    os.mkdir(directory)
+                    self.kernel.mkdir(directory)
                 except OSError as error:
                     raise MobyError(f'cannot create cgroup "{directory}": {error.strerror}'
                                     + (" (is the cgroup file system read-only?)" if error.errno == 30 else "")) from None
@@ -251,14 +254,13 @@ class Cgroup:
                 for name, text in files.items():
                     path = os.path.join(self.dirs[controller], name)
                     try:
-                        with open(path, "w") as file:
-                            file.write(text)
+                        self.kernel.write_file(path, text)
                     except OSError as error:
                         raise MobyError(f'cannot set {name} to {text} in "{self.dirs[controller]}": '
                                         f"{error.strerror}") from None
         except BaseException:
             for directory in reversed(made):
-                _rmdir_quietly(directory)
+                _rmdir_quietly(directory, self.kernel)
             raise
 
     def procs_files(self) -> tuple[str, ...]:
@@ -317,26 +319,22 @@ class Cgroup:
         while True:
             pids = self.pids()
             if kill_file and pids and os.path.exists(kill_file):
-                _write(kill_file, "1")
+                _write(self.kernel, kill_file, "1")
             elif pids:
                 if freezer:
-                    _write(freezer, "FROZEN")
+                    _write(self.kernel, freezer, "FROZEN")
                 for pid in self.pids():
-                    try:
-                        os.kill(pid, 9)
-                    except ProcessLookupError:
-                        pass
+                    self.kernel.kill(pid, 9)
                 if freezer:
-                    _write(freezer, "THAWED")
-            if all(_rmdir_quietly(d) for d in self.dirs.values()) or time.monotonic() > deadline:
+                    _write(self.kernel, freezer, "THAWED")
+            if all(_rmdir_quietly(d, self.kernel) for d in self.dirs.values()) or time.monotonic() > deadline:
                 return
             time.sleep(0.01)
 
 
-def _write(path: str, text: str) -> None:
+def _write(kernel, path: str, text: str) -> None:
     try:
-        with open(path, "w") as file:
-            file.write(text)
+        kernel.write_file(path, text)
     except OSError:
         pass  # gone already, or not supported: the kill loop carries on
 
@@ -351,10 +349,13 @@ def _field(text: str | None, key: str) -> int | None:
     return None
 
 
-def _rmdir_quietly(directory: str) -> bool:
+def _rmdir_quietly(directory: str, kernel=None) -> bool:
     """True once the directory is gone."""
     try:
-        os.rmdir(directory)
+        if kernel is None:
+            os.rmdir(directory)
+        else:
+            kernel.rmdir(directory)
     except FileNotFoundError:
         return True
     except OSError:

@@ -25,15 +25,30 @@ class User(Record):
     DEFAULTS = {"uid": 0, "gid": 0, "additional_gids": (), "umask": None}
 
 
+class Capabilities(Record):
+    """The five capability sets (names such as ``CAP_KILL``), as the runtime-spec lists them."""
+
+    __slots__ = ("bounding", "effective", "inheritable", "permitted", "ambient")
+    DEFAULTS = {"bounding": (), "effective": (), "inheritable": (), "permitted": (), "ambient": ()}
+
+
+class Rlimit(Record):
+    """setrlimit(2): type (``RLIMIT_NOFILE``), soft and hard."""
+
+    __slots__ = ("type", "soft", "hard")
+
+
 class Process(Record):
     """What runs: args; env: ``((KEY, VALUE), ...)`` or None (inherit the runtime's); cwd; user (None:
     stay who the runtime is); init: moby-dick's init as PID 1; function: a Python callable run instead
-    of args (demos, tests); capabilities, no_new_privs, rlimits, terminal: as the runtime-spec."""
+    of args (demos, tests); capabilities (None: keep the runtime's), no_new_privs, rlimits, terminal,
+    console_size ``(height, width)``, oom_score_adj: as the runtime-spec."""
 
     __slots__ = ("args", "env", "cwd", "user", "init", "function", "terminal", "capabilities",
-                 "no_new_privs", "rlimits")
+                 "no_new_privs", "rlimits", "console_size", "oom_score_adj")
     DEFAULTS = {"env": None, "cwd": None, "user": None, "init": False, "function": None, "terminal": False,
-                "capabilities": None, "no_new_privs": False, "rlimits": ()}
+                "capabilities": None, "no_new_privs": False, "rlimits": (), "console_size": None,
+                "oom_score_adj": None}
 
     def environment(self) -> dict | None:
         return None if self.env is None else dict(self.env)
@@ -66,6 +81,20 @@ class Namespace(Record):
     DEFAULTS = {"path": None}
 
 
+class Hook(Record):
+    """One hook of the runtime-spec: when (prestart, createRuntime, ...), path, args, env, timeout (s)."""
+
+    __slots__ = ("when", "path", "args", "env", "timeout")
+    DEFAULTS = {"args": (), "env": (), "timeout": None}
+
+
+class Device(Record):
+    """A device node to create in the container (runtime-spec ``linux.devices[]``)."""
+
+    __slots__ = ("path", "type", "major", "minor", "file_mode", "uid", "gid")
+    DEFAULTS = {"file_mode": 0o666, "uid": 0, "gid": 0}
+
+
 class IdMap(Record):
     """One line of uid_map/gid_map: ids container_id.. map to host_id.. for size ids."""
 
@@ -80,12 +109,12 @@ class Config(Record):
     where (None: beneath the runtime's own); propagation: what / becomes before anything is mounted."""
 
     __slots__ = ("process", "root", "hostname", "mounts", "namespaces", "uid_mappings", "gid_mappings",
-                 "limits", "cgroup", "cgroup_parent", "propagation", "tmpfs_on_host", "masked_paths",
-                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations")
+                 "limits", "cgroup", "cgroup_parent", "cgroup_path", "propagation", "tmpfs_on_host", "masked_paths",
+                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations", "domainname", "devices")
     DEFAULTS = {"root": None, "hostname": None, "mounts": (), "uid_mappings": (), "gid_mappings": (),
-                "limits": None, "cgroup": False, "cgroup_parent": None, "propagation": "private",
+                "limits": None, "cgroup": False, "cgroup_parent": None, "cgroup_path": None, "propagation": "private",
                 "tmpfs_on_host": (), "masked_paths": (), "readonly_paths": (), "sysctl": (), "seccomp": None,
-                "hooks": (), "annotations": ()}
+                "hooks": (), "annotations": (), "domainname": None, "devices": ()}
 
     def namespace(self, kind: str) -> Namespace | None:
         for namespace in self.namespaces:

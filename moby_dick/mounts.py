@@ -87,13 +87,57 @@ def mount_on(kernel, target, source, fstype, flags, data, make: str = "dir") -> 
         kernel.close(fd)
 
 
-class MountTmpfs(Record):
-    """Step: mount a fresh tmpfs on ``target`` (a host path moby-dick's registry made, or in the root)."""
+# mount(8) options -> (flags to set, flags to clear): runc's parseMountOptions, the subset Linux has.
+MOUNT_FLAGS = {
+    "ro": (syscalls.MS_RDONLY, 0), "rw": (0, syscalls.MS_RDONLY),
+    "nosuid": (syscalls.MS_NOSUID, 0), "suid": (0, syscalls.MS_NOSUID),
+    "nodev": (syscalls.MS_NODEV, 0), "dev": (0, syscalls.MS_NODEV),
+    "noexec": (syscalls.MS_NOEXEC, 0), "exec": (0, syscalls.MS_NOEXEC),
+    "sync": (16, 0), "async": (0, 16), "dirsync": (128, 0),
+    "noatime": (1024, 0), "atime": (0, 1024), "nodiratime": (2048, 0), "diratime": (0, 2048),
+    "relatime": (1 << 21, 0), "norelatime": (0, 1 << 21), "strictatime": (1 << 24, 0),
+    "nostrictatime": (0, 1 << 24), "mand": (64, 0), "nomand": (0, 64), "silent": (32768, 0), "loud": (0, 32768),
+    "remount": (syscalls.MS_REMOUNT, 0), "bind": (syscalls.MS_BIND, 0), "rbind": (syscalls.MS_BIND | syscalls.MS_REC, 0),
+}
+PROPAGATION_FLAGS = {
+    "private": syscalls.MS_PRIVATE, "rprivate": syscalls.MS_PRIVATE | syscalls.MS_REC,
+    "slave": syscalls.MS_SLAVE, "rslave": syscalls.MS_SLAVE | syscalls.MS_REC,
+    "shared": syscalls.MS_SHARED, "rshared": syscalls.MS_SHARED | syscalls.MS_REC,
+    "unbindable": 1 << 17, "runbindable": (1 << 17) | syscalls.MS_REC,
+}
+_FLAG_NAMES = ((syscalls.MS_RDONLY, "MS_RDONLY"), (syscalls.MS_NOSUID, "MS_NOSUID"), (syscalls.MS_NODEV, "MS_NODEV"),
+               (syscalls.MS_NOEXEC, "MS_NOEXEC"), (syscalls.MS_REMOUNT, "MS_REMOUNT"), (syscalls.MS_BIND, "MS_BIND"),
+               (syscalls.MS_REC, "MS_REC"), (1024, "MS_NOATIME"), (1 << 21, "MS_RELATIME"), (1 << 24, "MS_STRICTATIME"))
 
-    __slots__ = ("target",)
+
+def parse_options(options) -> tuple[int, int, str | None]:
+    """``("nosuid", "ro", "mode=755", "rprivate")`` -> (mount flags, propagation flags, data text). Pure.
+    Words that are not flags are the file system's own options (``mode=755``, ``size=64k``)."""
+    flags, propagation, data = 0, 0, []
+    for option in options:
+        if option in MOUNT_FLAGS:
+            add, clear = MOUNT_FLAGS[option]
+            flags = (flags | add) & ~clear
+        elif option in PROPAGATION_FLAGS:
+            propagation |= PROPAGATION_FLAGS[option]
+        elif option not in ("defaults", "tmpcopyup", "idmap", "ridmap", "nosymfollow"):
+            data.append(option)
+    return flags, propagation, ",".join(data) or None
+
+
+def flag_names(flags: int) -> str:
+    return "|".join(name for bit, name in _FLAG_NAMES if flags & bit) or "0"
+
+
+class MountFilesystem(Record):
+    """Step: mount a file system (proc, tmpfs, sysfs, devpts, mqueue ...) on ``target``."""
+
+    __slots__ = ("target", "source", "fstype", "flags", "data")
+    DEFAULTS = {"data": None}
 
     def apply(self, kernel) -> None:
-        mount_on(kernel, self.target, TMPFS_SOURCE, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=1777")
+        mount_on(kernel, self.target, self.source, self.fstype, self.flags, self.data)
 
     def __str__(self) -> str:
-        return f'mount("{TMPFS_SOURCE}", "{self.target}", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")'
+        data = "NULL" if self.data is None else f'"{self.data}"'
+        return f'mount("{self.source}", "{self.target}", "{self.fstype}", {flag_names(self.flags)}, {data})'

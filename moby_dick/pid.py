@@ -22,10 +22,9 @@ import os
 
 import _signal as signal  # the C module: the Python wrapper's enums cost ~9 ms per start
 
-from .mounts import mount_on
 from .namespaces import encode_ids, namespace_ids
 from .records import Record
-from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, PR_SET_NAME, PR_SET_PDEATHSIG
+from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
 
 # What --init passes on to the command (docker's tini forwards the same set).
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
@@ -109,18 +108,6 @@ class ReportReady(Record):
 
     def __str__(self) -> str:
         return 'send "ready <namespace ids>"'
-
-
-class MountProc(Record):
-    """Step: a fresh proc file system on ``target``, showing the mounting process's PID namespace."""
-
-    __slots__ = ("target",)
-
-    def apply(self, kernel) -> None:
-        mount_on(kernel, self.target, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-
-    def __str__(self) -> str:
-        return f'mount("proc", "{self.target}", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)'
 
 
 def exit_alike(status: int) -> None:

@@ -26,9 +26,9 @@ intermediate, init):
 from __future__ import annotations
 
 from .config import Config
-from .mounts import MakeRootPrivate, MountTmpfs
+from .mounts import MakeRootPrivate, MountFilesystem, parse_options
 from .namespaces import UnshareNamespaces
-from .pid import AwaitGo, ForkIntoPidNamespace, MountProc, ReportPid, ReportReady
+from .pid import AwaitGo, ForkIntoPidNamespace, ReportPid, ReportReady
 from .records import Record
 from .uts import SetHostname
 
@@ -112,25 +112,23 @@ def _root_steps(config: Config, cgroup) -> list:
 
 def _mount_steps(mounts, new_root, cgroup) -> list:
     """One step per entry of the mount list; inside a root, every target is resolved inside it."""
-    from .rootfs import BindVolume, InRoot, MountDev, MountSys
+    from .rootfs import BindVolume, InRoot, MountDev
 
     steps = []
     for mount in mounts:
         target = mount.destination if new_root is None else InRoot(new_root, mount.destination)
-        if mount.type == "proc":
-            steps.append(MountProc(target))
-        elif mount.type == "dev":
+        if mount.type == "dev":
             steps.append(MountDev(target))
-        elif mount.type == "sysfs":
-            steps.append(MountSys(target))
-        elif mount.type == "tmpfs":
-            steps.append(MountTmpfs(target))
-        elif mount.type == "bind":
+        elif mount.type == "bind" or "bind" in mount.options or "rbind" in mount.options:
             steps.append(BindVolume(mount.source, target, mount.read_only))
-        elif mount.type == "cgroup" and cgroup is not None:
-            from .cgroups import MountCgroupFs, cgroupfs_mounts
+        elif mount.type == "cgroup":
+            if cgroup is not None:
+                from .cgroups import MountCgroupFs, cgroupfs_mounts
 
-            steps.append(MountCgroupFs(target, cgroupfs_mounts(cgroup.layout, set(cgroup.dirs))))
+                steps.append(MountCgroupFs(target, cgroupfs_mounts(cgroup.layout, set(cgroup.dirs))))
+        else:
+            flags, _, data = parse_options(mount.options)
+            steps.append(MountFilesystem(target, mount.source or mount.type, mount.type, flags, data))
     return steps
 
 

@@ -95,19 +95,6 @@ def _below(target: InRoot, name: str) -> InRoot:
     return InRoot(target.root, target.path.rstrip("/") + "/" + name)
 
 
-class MountSys(Record):
-    """Step: a read-only sysfs, mounted from inside the container's network namespace, so that
-    ``/sys/class/net`` lists the container's own devices."""
-
-    __slots__ = ("target",)
-
-    def apply(self, kernel) -> None:
-        mount_on(kernel, self.target, "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-
-    def __str__(self) -> str:
-        return f'mount("sysfs", "{self.target}", "sysfs", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)'
-
-
 class BindVolume(Record):
     """Step: ``-v HOST:CONTAINER[:ro]``: bind a host path into the new root (read-only if asked)."""
 

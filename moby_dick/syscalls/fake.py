@@ -100,6 +100,12 @@ class RecordingKernel:
     def makedirs(self, path: str, mode: int = 0o755) -> None:
         self._record("makedirs", path, path=path)
 
+    def mkdir(self, path: str, mode: int = 0o755) -> None:
+        self._record("mkdir", path, path=path)
+
+    def rmdir(self, path: str) -> None:
+        self._record("rmdir", path, path=path)
+
     def write_file(self, path: str, text: str) -> None:
         self._record("write_file", path, text, path=path)
 
