@@ -198,10 +198,12 @@ class Cgroup:
     """
 
     def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None,
-                 kernel=None):
+                 kernel=None, make_parents: bool = False):
         from .syscalls import KERNEL
 
         self.layout, self.limits, self.kernel = layout, limits, kernel or KERNEL
+        self.make_parents = make_parents  # OCI cgroupsPath: the directories above it may be missing too
+        self.made: list = []  # directories created, the parents included, removed in reverse
         self.name = name or f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
         self.dirs: dict[str, str] = {}  # controller ("" for v2) -> directory
         wanted = limits.controllers()
@@ -222,6 +224,30 @@ class Cgroup:
             for controller in sorted((wanted | {"memory", "pids", "cpuacct", "freezer"}) & set(layout.available)):
                 self.dirs[controller] = os.path.join(self._parent_dir(controller, parent), self.name)
 
+    @classmethod
+    def existing(cls, layout: Layout, dirs: dict, kernel=None) -> Cgroup:
+        """The cgroup of a container made earlier (its directories, as recorded in its state)."""
+        cgroup = cls.__new__(cls)
+        from .syscalls import KERNEL
+
+        cgroup.layout, cgroup.limits, cgroup.kernel = layout, Limits(), kernel or KERNEL
+        cgroup.name, cgroup.dirs, cgroup.make_parents, cgroup.made = "", dict(dirs), False, []
+        return cgroup
+
+    def freeze(self, frozen: bool) -> None:
+        """v2 ``cgroup.freeze``; v1 the freezer's ``freezer.state`` (``pause``/``resume``)."""
+        if "" in self.dirs:
+            self.kernel.write_file(os.path.join(self.dirs[""], "cgroup.freeze"), "1" if frozen else "0")
+        elif "freezer" in self.dirs:
+            self.kernel.write_file(os.path.join(self.dirs["freezer"], "freezer.state"), "FROZEN" if frozen else "THAWED")
+        else:
+            raise MobyError("pause needs the freezer cgroup controller, which this container's cgroup lacks")
+
+    def frozen(self) -> bool:
+        if "" in self.dirs:
+            return (self.read("", "cgroup.freeze") or "0").strip() == "1"
+        return (self.read("freezer", "freezer.state") or "").strip() == "FROZEN"
+
     def _parent_dir(self, controller: str, parent: str | None) -> str:
         """--cgroup-parent: an absolute cgroup path is taken from the hierarchy's root, as docker does;
         a relative one (the safe choice) from moby-dick's own cgroup in each hierarchy."""
@@ -241,6 +267,16 @@ class Cgroup:
         try:
             for controller, directory in self.dirs.items():
                 parent = os.path.dirname(directory)
+                if self.make_parents and not os.path.isdir(parent):
+                    missing = []
+                    while not os.path.isdir(parent):
+                        missing.append(parent)
+                        parent = os.path.dirname(parent)
+                    for path in reversed(missing):
+                        self.kernel.mkdir(path)
+                        made.append(path)
+                        self.made.append(path)
+                    parent = os.path.dirname(directory)
                 if not os.path.isdir(parent):
                     raise UsageError(f'cgroup parent "{parent}" does not exist')
                 try:
@@ -328,6 +364,8 @@ class Cgroup:
                 if freezer:
                     _write(self.kernel, freezer, "THAWED")
             if all(_rmdir_quietly(d, self.kernel) for d in self.dirs.values()) or time.monotonic() > deadline:
+                for parent in reversed(self.made):  # the parents this cgroup made, if now empty
+                    _rmdir_quietly(parent, self.kernel)
                 return
             time.sleep(0.01)
 

@@ -100,6 +100,11 @@ class Channel:
             raise ProtocolError(f"expected {wanted!r} on the channel, got {kind or 'EOF'!r}")
         return payload
 
+    def expect_after_send(self, kind: str, wanted: str, payload: bytes = b"") -> bytes:
+        """One round trip: send ``kind``, then expect ``wanted`` and return its payload."""
+        self.send(kind, payload)
+        return self.expect(wanted)
+
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
@@ -140,6 +145,7 @@ class MemoryChannel:
         raise ProtocolError("nothing to receive: the other side has not sent anything (it would block)")
 
     expect = Channel.expect
+    expect_after_send = Channel.expect_after_send
 
     def close(self) -> None:
         self.closed = True

@@ -69,6 +69,99 @@ class SetIdentity(Record):
                 f"setresuid({user.uid}, {user.uid}, {user.uid})")
 
 
+class AwaitStart(Record):
+    """Step (``moby-dick-oci create``): block in front of ``execve`` until ``start``. Opening the gate
+    fifo for writing blocks until ``start`` opens it for reading (runc's exec.fifo); ``fd`` is an
+    ``O_PATH`` descriptor of the fifo, reopened through /proc/self/fd because after ``pivot_root`` its
+    path is out of reach."""
+
+    __slots__ = ("fd",)
+
+    def apply(self, kernel) -> None:
+        gate = kernel.open_gate(self.fd)
+        try:
+            os.write(gate, b"0")
+        finally:
+            kernel.close(gate)
+        kernel.close(self.fd)
+
+    def __str__(self) -> str:
+        return f'open("/proc/self/fd/{self.fd}", O_WRONLY) (blocks until `start` reads the gate); write "0"'
+
+
+class SetRlimits(Record):
+    """Step: ``setrlimit(2)`` for each (type, soft, hard)."""
+
+    __slots__ = ("rlimits",)
+    needs = ("resource",)  # imported by the runtime before the fork: nothing is imported after pivot_root
+
+    def apply(self, kernel) -> None:
+        for rlimit in self.rlimits:
+            kernel.setrlimit(rlimit.type, rlimit.soft, rlimit.hard)
+
+    def __str__(self) -> str:
+        return "; ".join(f"setrlimit({r.type}, {r.soft}, {r.hard})" for r in self.rlimits)
+
+
+class SetOomScoreAdj(Record):
+    """Step: how willing the OOM killer is to pick this process (proc(5), /proc/self/oom_score_adj)."""
+
+    __slots__ = ("value",)
+
+    def apply(self, kernel) -> None:
+        kernel.write_file("/proc/self/oom_score_adj", str(self.value))
+
+    def __str__(self) -> str:
+        return f'write "{self.value}" to /proc/self/oom_score_adj'
+
+
+class NoNewPrivileges(Record):
+    """Step: ``prctl(PR_SET_NO_NEW_PRIVS, 1)``: execve can never grant more (setuid bits, file caps)."""
+
+    __slots__ = ()
+
+    def apply(self, kernel) -> None:
+        kernel.prctl4(38, 1, 0)
+
+    def __str__(self) -> str:
+        return "prctl(PR_SET_NO_NEW_PRIVS, 1)"
+
+
+class SetUmask(Record):
+    __slots__ = ("mask",)
+
+    def apply(self, kernel) -> None:
+        os.umask(self.mask)
+
+    def __str__(self) -> str:
+        return f"umask({self.mask:#o})"
+
+
+class CheckExecutable(Record):
+    """Step (before "ready"): find the command as execve would, inside the container, so that a missing
+    or unexecutable program fails ``create`` with runc's words, as the engines expect."""
+
+    __slots__ = ("args", "env", "cwd")
+
+    def apply(self, kernel) -> None:
+        env = dict(self.env) if self.env is not None else os.environ
+        command = self.args[0]
+        if "/" in command:
+            candidates = [command if command.startswith("/") else os.path.join(self.cwd or "/", command)]
+        else:
+            candidates = [os.path.join(d or ".", command) for d in env.get("PATH", DEFAULT_PATH).split(":")]
+        first = 2  # ENOENT
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                if os.access(candidate, os.X_OK):
+                    return
+                first = 13  # EACCES
+        raise ExecError(command, first)
+
+    def __str__(self) -> str:
+        return f"look up {self.args[0]!r} on $PATH inside the container (execvp's search)"
+
+
 class Exec(Record):
     """Step: ``execve`` the command (``$PATH`` searched as execvp(3) does); env None: the runtime's own."""
 

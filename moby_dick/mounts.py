@@ -22,6 +22,7 @@ TMPFS_SOURCE = "moby-dick"  # shows in mountinfo, so a leaked mount names its ow
 PROPAGATIONS = {
     "private": syscalls.MS_REC | syscalls.MS_PRIVATE,  # nothing in, nothing out
     "slave": syscalls.MS_REC | syscalls.MS_SLAVE,  # host mounts come in, container's stay in
+    "shared": syscalls.MS_REC | syscalls.MS_SHARED,  # OCI rootfsPropagation only, applied after the pivot
     "unchanged": 0,  # the seed's behaviour: whatever the host had (leaks on a shared /)
 }
 
@@ -53,7 +54,7 @@ class MakeRootPrivate(Record):
         kernel.mount(None, "/", None, PROPAGATIONS[self.propagation], None)
 
     def __str__(self) -> str:
-        kind = "MS_PRIVATE" if self.propagation == "private" else "MS_SLAVE"
+        kind = {"private": "MS_PRIVATE", "slave": "MS_SLAVE", "shared": "MS_SHARED"}[self.propagation]
         return f'mount(NULL, "/", NULL, MS_REC|{kind}, NULL)'
 
 

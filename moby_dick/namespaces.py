@@ -100,3 +100,27 @@ class UnshareNamespaces(Record):
     def __str__(self) -> str:
         names = " | ".join(f"CLONE_NEW{'NS' if k == 'mnt' else k.upper()}" for k in self.kinds)
         return f"unshare({names})"
+
+
+class JoinNamespaces(Record):
+    """Step: ``setns(2)`` into existing namespaces, ``((kind, path), ...)`` (OCI ``namespaces[].path``,
+    ``exec``): opened and joined in order, before anything is unshared (runc's order)."""
+
+    __slots__ = ("joins",)
+
+    def apply(self, kernel) -> None:
+        for kind, path in self.joins:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as error:
+                from .errors import SyscallError
+
+                raise SyscallError("open", error.errno, path) from None
+            try:
+                kernel.setns(fd, KINDS[kind].flag, path)
+            finally:
+                os.close(fd)
+
+    def __str__(self) -> str:
+        return "; ".join(f'setns(open("{path}"), CLONE_NEW{"NS" if kind == "mnt" else kind.upper()})'
+                         for kind, path in self.joins)

@@ -36,10 +36,18 @@ class ForkIntoPidNamespace(Record):
     the parent stays outside as the waiter: it sends PID 1's host pid (``pid1 N``) on the channel,
     closes its end, waits for PID 1 and exits as it did (:func:`wait_and_exit_alike`)."""
 
-    __slots__ = ()
+    __slots__ = ("detached",)
+    DEFAULTS = {"detached": False}
     talks = True
 
     def exchange(self, kernel, channel) -> None:
+        if self.detached:  # `create`: PID 1 outlives the runtime and the waiter, as the engines expect
+            pid_one = kernel.fork()
+            if pid_one == 0:
+                kernel.prctl(PR_SET_NAME, b"moby-dick:pid1")
+                return
+            channel.send("pid1", str(pid_one).encode())
+            os._exit(0)  # PID 1 goes to the caller's subreaper (conmon, containerd-shim)
         # The waiter holds the write end of this pipe until it dies: PID 1 cannot ask getppid()
         # (0 across a PID namespace), so an EOF here is how it learns its parent died before
         # PR_SET_PDEATHSIG took effect, which would otherwise leave it running with no one to kill it.
@@ -67,6 +75,8 @@ class ForkIntoPidNamespace(Record):
         wait_and_exit_alike(pid_one)
 
     def __str__(self) -> str:
+        if self.detached:
+            return 'fork()  -> PID 1 of the new PID namespace; the child sends "pid1 <its host pid>" and exits'
         return 'fork()  -> PID 1 of the new PID namespace; the waiter outside sends "pid1 <its host pid>"'
 
 

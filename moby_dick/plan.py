@@ -25,9 +25,11 @@ intermediate, init):
 
 from __future__ import annotations
 
+import os
+
 from .config import Config
 from .mounts import MakeRootPrivate, MountFilesystem, parse_options
-from .namespaces import UnshareNamespaces
+from .namespaces import JoinNamespaces, UnshareNamespaces
 from .pid import AwaitGo, ForkIntoPidNamespace, ReportPid, ReportReady
 from .records import Record
 from .uts import SetHostname
@@ -41,8 +43,8 @@ _TITLES = {"host": "host (moby-dick, before the fork)", "child": "child (moby-di
 class Plan(Record):
     """The steps of every phase, and the cgroup (named, not yet made) or None."""
 
-    __slots__ = PHASES + ("cgroup", "config")
-    DEFAULTS = {"cgroup": None}
+    __slots__ = PHASES + ("cgroup", "config", "detached", "preserve_fds", "keep_fds")
+    DEFAULTS = {"cgroup": None, "detached": False, "preserve_fds": 0, "keep_fds": ()}
 
     def map(self, change) -> Plan:
         """A copy with ``change(step)`` for every step: a step, or None to leave it out (tests use this
@@ -57,9 +59,11 @@ class Plan(Record):
         return sum((getattr(self, phase) for phase in PHASES), ())
 
 
-def plan(config, layout=None) -> Plan:
+def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int = 0) -> Plan:
     """``config``: a Config, or a ContainerSpec (turned into one). ``layout``: the cgroup layout
-    (:func:`moby_dick.cgroups.detect`), needed only when the container gets a cgroup."""
+    (:func:`moby_dick.cgroups.detect`), needed only when the container gets a cgroup. ``gate_fd``
+    (``moby-dick-oci create``): the start gate's descriptor; the container is then detached: the
+    waiter exits once PID 1 exists, and PID 1 waits at the gate in front of ``execve``."""
     if not isinstance(config, Config):
         from .config import from_spec
 
@@ -73,26 +77,49 @@ def plan(config, layout=None) -> Plan:
             from .cgroups import detect
 
             layout = detect()
-        cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent)
+        if config.cgroup_path:
+            parent, name = os.path.split(config.cgroup_path.rstrip("/"))
+            cgroup = Cgroup(layout, config.limits or Limits(), parent or "/", name, make_parents=True)
+        else:
+            cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent)
         host.append(CreateCgroup(cgroup))
         runtime.append(PlaceInCgroup(cgroup))
     if config.tmpfs_on_host:
         from .mountpoints import ClaimMountpoint
 
         host += [ClaimMountpoint(path) for path in config.tmpfs_on_host]
+    detached = gate_fd is not None
+    joins = tuple((n.kind, n.path) for n in config.namespaces if n.path is not None)
     kinds = tuple(n.kind for n in config.namespaces if n.path is None and n.kind != "cgroup")
-    child: list = [UnshareNamespaces(kinds)]
-    child.append(ForkIntoPidNamespace() if "pid" in kinds else ReportPid())
+    child: list = [JoinNamespaces(joins)] if joins else []
+    child.append(UnshareNamespaces(kinds))
+    forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
+    child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
     init: list = [AwaitGo()]
     if config.unshares("cgroup"):
         init.append(UnshareNamespaces(("cgroup",)))
-    if config.propagation != "unchanged":
-        init.append(MakeRootPrivate(config.propagation))
+    if config.propagation != "unchanged" and config.namespace("mnt") is not None:
+        # never shared at first: the container's mounts would reach the host (see mounts.py)
+        init.append(MakeRootPrivate("private" if config.propagation == "shared" else config.propagation))
     if config.hostname is not None:
         init.append(SetHostname(config.hostname))
+    if config.domainname is not None:
+        from .uts import SetDomainname
+
+        init.append(SetDomainname(config.domainname))
     init += _root_steps(config, cgroup) if config.root else _mount_steps(config.mounts, None, cgroup)
+    if config.process.terminal:
+        from .terminal import OpenTerminal
+
+        init.append(OpenTerminal(config.process.console_size))
+    if detached and config.process.args:
+        from .finalize import CheckExecutable
+
+        init.append(CheckExecutable(config.process.args, config.process.env, config.process.cwd))
     init.append(ReportReady())
-    return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), _final_steps(config), cgroup, config)
+    final = _final_steps(config, gate_fd, preserve_fds)
+    return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), final, cgroup, config, detached,
+                preserve_fds, () if gate_fd is None else (gate_fd,))
 
 
 def _root_steps(config: Config, cgroup) -> list:
@@ -102,11 +129,45 @@ def _root_steps(config: Config, cgroup) -> list:
     new_root = new_root_of(root.path, not root.copy_on_write)
     steps = [OverlayRoot(root.path) if root.copy_on_write else BindRoot(root.path)]
     steps += _mount_steps(config.mounts, new_root, cgroup)
+    destinations = {m.destination.rstrip("/") for m in config.mounts}
+    if "/dev" in destinations and not any(m.type == "dev" for m in config.mounts):  # an OCI /dev: add the defaults
+        from .rootfs import DefaultDevices
+
+        bound_dev = any(m.destination.rstrip("/") == "/dev" and m.type == "bind" for m in config.mounts)
+        if not bound_dev:
+            skip = destinations | {d.path for d in config.devices}
+            steps.append(DefaultDevices(InRoot(new_root, "/dev"), tuple(sorted(skip))))
+    if config.devices:
+        from .rootfs import CreateDevices
+
+        steps.append(CreateDevices(new_root, config.devices))
     if config.process.cwd and config.process.function is None:
         steps.append(MakeDirectory(InRoot(new_root, config.process.cwd)))  # docker creates a missing -w
+    if any(h.when in ("prestart", "createRuntime") for h in config.hooks):
+        from .hooks import RuntimeHooks
+
+        steps.append(RuntimeHooks())
+    if any(h.when == "createContainer" for h in config.hooks):
+        from .hooks import ContainerHooks
+
+        steps.append(ContainerHooks(config.hooks, "createContainer"))
     steps.append(PivotRoot(new_root) if root.jail == "pivot" else ChrootOnly(new_root))
+    if config.sysctl:
+        from .masks import SetSysctls
+
+        steps.append(SetSysctls(config.sysctl))
+    if config.masked_paths:
+        from .masks import MaskPaths
+
+        steps.append(MaskPaths(config.masked_paths))
+    if config.readonly_paths:
+        from .masks import ReadOnlyPaths
+
+        steps.append(ReadOnlyPaths(config.readonly_paths))
     if root.readonly:
         steps.append(ReadOnlyRoot())
+    if config.propagation in ("slave", "shared") and config.namespace("mnt") is not None:
+        steps.append(MakeRootPrivate(config.propagation))  # the rootfs propagation the config asked for
     return steps
 
 
@@ -132,17 +193,45 @@ def _mount_steps(mounts, new_root, cgroup) -> list:
     return steps
 
 
-def _final_steps(config: Config) -> tuple:
-    from .finalize import CallFunction, ChangeDirectory, Exec, MarkDescriptorsCloseOnExec, SetIdentity
+def _final_steps(config: Config, gate_fd=None, preserve_fds: int = 0) -> tuple:
+    from .finalize import (AwaitStart, CallFunction, ChangeDirectory, Exec, MarkDescriptorsCloseOnExec,
+                           SetIdentity, SetRlimits, SetUmask)
 
     process = config.process
     if process.function is not None:
         return (CallFunction(process.function),)
-    steps = [MarkDescriptorsCloseOnExec(3)]
+    steps = [MarkDescriptorsCloseOnExec(3 + preserve_fds)]
+    if gate_fd is not None:
+        steps.append(AwaitStart(gate_fd))
+    if any(h.when == "startContainer" for h in config.hooks):
+        from .hooks import ContainerHooks
+
+        steps.append(ContainerHooks(config.hooks, "startContainer"))
     if process.cwd:
         steps.append(ChangeDirectory(process.cwd))
+    if process.oom_score_adj is not None:
+        from .finalize import SetOomScoreAdj
+
+        steps.append(SetOomScoreAdj(process.oom_score_adj))
+    if process.rlimits:
+        steps.append(SetRlimits(process.rlimits))
+    if process.user is not None and process.user.umask is not None:
+        steps.append(SetUmask(process.user.umask))
+    caps = process.capabilities
+    if caps is not None:
+        from .capabilities import DropBoundingSet, KeepCapabilities
+
+        steps += [DropBoundingSet(caps.bounding), KeepCapabilities()]
     if process.user is not None:
         steps.append(SetIdentity(process.user))
+    if caps is not None:
+        from .capabilities import SetCapabilities
+
+        steps.append(SetCapabilities(caps))
+    if process.no_new_privs:
+        from .finalize import NoNewPrivileges
+
+        steps.append(NoNewPrivileges())
     steps.append(Exec(process.args, process.env))
     return tuple(steps)
 

@@ -97,14 +97,20 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple) -> None
     code = 125
     try:
         try:
-            # If moby-dick dies (even by SIGKILL), the kernel kills the container too.
-            kernel.prctl(PR_SET_PDEATHSIG, PDEATHSIG)
-            if os.getppid() != parent_pid:  # the parent died before prctl took effect
-                os._exit(code)
+            # If moby-dick dies (even by SIGKILL), the kernel kills the container too; not when it is
+            # detached (`create`), which the runtime leaves behind on purpose.
+            if not the_plan.detached:
+                kernel.prctl(PR_SET_PDEATHSIG, PDEATHSIG)
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(code)
             kernel.prctl(PR_SET_NAME, b"moby-dick:child")
             for target, fd in enumerate(stdio):
                 if fd is not None:
                     os.dup2(fd, target)
+            # Nothing of the runtime's reaches the container: not its locks, not the guard's channel
+            # (whose EOF must come when the runtime dies), not a descriptor the runtime's caller leaked.
+            keep = {0, 1, 2, channel.fileno(), *range(3, 3 + the_plan.preserve_fds), *the_plan.keep_fds}
+            kernel.close_all_but(keep)
             # The parent may block signals (to forward them) and Python ignores SIGPIPE: a fresh
             # program must start with no blocked signals and default dispositions, as from a shell.
             signal.pthread_sigmask(signal.SIG_SETMASK, [])

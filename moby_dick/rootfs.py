@@ -91,6 +91,56 @@ class MountDev(Record):
                 f'devpts on pts (newinstance); tmpfs on shm; fd, std*, ptmx links')
 
 
+class DefaultDevices(Record):
+    """Step (OCI): the runtime-spec's default devices in the container's ``/dev`` (null, zero, full,
+    random, urandom, tty, bound from the host as in :class:`MountDev`) and its links (fd, std*, ptmx),
+    unless the config already mounts or lists them."""
+
+    __slots__ = ("target", "skip")
+    DEFAULTS = {"skip": ()}
+
+    def apply(self, kernel) -> None:
+        for name in DEVICES:
+            if "/dev/" + name not in self.skip:
+                mount_on(kernel, _below(self.target, name), f"/dev/{name}", None, MS_BIND, None, make="file")
+        for name, link in DEV_LINKS.items():
+            if "/dev/" + name not in self.skip:
+                try:
+                    kernel.symlink_in_root(self.target.root, _below(self.target, name).path, link)
+                except OSError as error:
+                    if error.errno != 17:  # EEXIST: the image or a mount has it already
+                        raise
+
+    def __str__(self) -> str:
+        return f'bind /dev/{{{",".join(DEVICES)}}} into "{self.target}"; fd, std*, ptmx links'
+
+
+class CreateDevices(Record):
+    """Step (OCI ``linux.devices``): ``mknod(2)`` each device node inside the root, then chown it."""
+
+    __slots__ = ("root", "devices")
+
+    def apply(self, kernel) -> None:
+        import stat
+
+        for device in self.devices:
+            kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[device.type]
+            parent, _, name = device.path.rstrip("/").rpartition("/")
+            fd = kernel.open_in_root(self.root, parent or "/", "dir")
+            try:
+                path = f"/proc/self/fd/{fd}/{name}"
+                if os.path.lexists(path):
+                    os.unlink(path)
+                kernel.mknod(path, kind | (device.file_mode & 0o7777), os.makedev(device.major, device.minor))
+                os.chown(path, device.uid, device.gid)
+                os.chmod(path, device.file_mode & 0o7777)
+            finally:
+                kernel.close(fd)
+
+    def __str__(self) -> str:
+        return "mknod " + ", ".join(f"{d.path} ({d.type} {d.major}:{d.minor})" for d in self.devices)
+
+
 def _below(target: InRoot, name: str) -> InRoot:
     return InRoot(target.root, target.path.rstrip("/") + "/" + name)
 

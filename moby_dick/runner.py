@@ -249,6 +249,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir))
     the_plan = plan(from_spec(spec, os.environ))
     kernel.prepare()
+    import_needs(the_plan)
     if spec.function is not None:
         import pickle  # noqa: F401  the child pickles the result after pivot_root, maybe out of the stdlib's reach
     host = Host(kernel, registry or MountpointRegistry(), [])
@@ -298,22 +299,41 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     return container
 
 
-def _converse(channel, the_plan, kernel, container) -> None:
+def import_needs(the_plan) -> None:
+    """Import, in the runtime, every module a step will use in the container: after ``pivot_root``
+    nothing can be imported (the standard library may be out of reach)."""
+    for step in the_plan.steps():
+        for name in getattr(step, "needs", ()):
+            __import__(name)
+
+
+def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: bool = False) -> None:
     """The runtime's side of the child protocol (drawn in :mod:`moby_dick.process`): a handler per
-    message, until EOF, which comes when the command's process exec'd (or everything exited)."""
+    message, until EOF, which comes when the command's process exec'd (or everything exited); with
+    ``until_ready``, until "ready" (``create``: PID 1 then waits at the gate). ``handlers``: extra
+    ``{kind: fn(payload, fds) -> (reply kind, payload) or None}``; "pid1" gets the pid."""
+    handlers = handlers or {}
     ready = False
     while True:
-        kind, payload, _ = channel.receive()
+        kind, payload, fds = channel.receive()
         if kind is None:
             break
         if kind == "pid1":
             container.pid = int(payload)
+            if "pid1" in handlers:
+                handlers["pid1"](container.pid)
             for step in the_plan.runtime:
                 step.apply(kernel, container.pid)
             channel.send("go")
         elif kind == "ready":
             container.namespaces = decode_ids(payload)
             ready = True
+            if until_ready:
+                return
+        elif kind in handlers:
+            reply = handlers[kind](payload, fds)
+            if reply is not None:
+                channel.send(*reply)
         elif kind == "value":
             import pickle
 

@@ -48,3 +48,15 @@ class SetHostname(Record):
 
     def __str__(self) -> str:
         return f'sethostname("{self.name}")'
+
+
+class SetDomainname(Record):
+    """Step: ``setdomainname(2)``, the NIS domain name, in the container's own UTS namespace."""
+
+    __slots__ = ("name",)
+
+    def apply(self, kernel) -> None:
+        kernel.sethostname_domain(self.name)
+
+    def __str__(self) -> str:
+        return f'setdomainname("{self.name}")'

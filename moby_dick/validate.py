@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 
 from .errors import UsageError
-from .mounts import PROPAGATIONS, tmpfs_path_problems
+from .mounts import tmpfs_path_problems
+
+CLI_PROPAGATIONS = ("private", "slave", "unchanged")
 from .namespaces import KINDS
 from .spec import SHAREABLE, ContainerSpec
 from .uts import hostname_problems
@@ -40,8 +42,8 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
     unknown = sorted(set(spec.share) - set(SHAREABLE))
     if unknown:
         problems.append(f"cannot share namespace {unknown[0]!r} with the host; choose from {', '.join(SHAREABLE)}")
-    if spec.propagation not in PROPAGATIONS:
-        problems.append(f"unknown propagation {spec.propagation!r}; choose from {', '.join(PROPAGATIONS)}")
+    if spec.propagation not in CLI_PROPAGATIONS:
+        problems.append(f"unknown propagation {spec.propagation!r}; choose from {', '.join(CLI_PROPAGATIONS)}")
     problems += _jail_problems(spec)
     for item in spec.env:
         key, equals, _ = item.partition("=")

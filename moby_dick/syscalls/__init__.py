@@ -69,7 +69,7 @@ class Kernel:
         forked child (importing ctypes there cost ~10 ms per container)."""
         lib = self._lib()
         for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root", "syscall",
-                     "close_range"):
+                     "close_range", "capset", "setdomainname"):
             getattr(lib, name)  # CDLL caches the function pointer on first access
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
@@ -178,6 +178,77 @@ class Kernel:
         how = (ctypes.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
         return self._lib().syscall(ctypes.c_long(number), ctypes.c_int(root_fd), os.fsencode(path),
                                    ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+
+    def open_gate(self, fd: int) -> int:
+        """Reopen the O_PATH descriptor of a fifo for writing (blocks until a reader opens it)."""
+        try:
+            return os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_CLOEXEC)
+        except OSError as error:
+            raise SyscallError("open", error.errno, "the start gate (exec.fifo)") from None
+
+    def setrlimit(self, name: str, soft: int, hard: int) -> None:
+        import resource
+
+        try:
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        except (AttributeError, ValueError):
+            raise SyscallError("setrlimit", 22, name) from None
+        except OSError as error:
+            raise SyscallError("setrlimit", error.errno, name) from None
+
+    def sethostname_domain(self, name: str) -> None:
+        raw = name.encode()
+        self._check(self._lib().setdomainname(raw, len(raw)), "setdomainname", name)
+
+    def mknod(self, path: str, mode: int, device: int) -> None:
+        try:
+            os.mknod(path, mode, device)
+        except OSError as error:
+            raise SyscallError("mknod", error.errno, path) from None
+
+    def is_directory_in_root(self, root: str, path: str) -> bool:
+        """Resolve ``path`` inside ``root``; FileNotFoundError when it does not exist."""
+        import stat
+
+        try:
+            fd = self.open_in_root(root, path)
+        except SyscallError as error:
+            if error.errno == 2:
+                raise FileNotFoundError(path) from None
+            raise
+        try:
+            return stat.S_ISDIR(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+
+    def capability_in_bounding_set(self, number: int) -> bool:
+        import ctypes
+
+        return self._lib().prctl(23, ctypes.c_ulong(number), 0, 0, 0) == 1  # PR_CAPBSET_READ
+
+    def prctl4(self, option: int, arg2: int, arg3: int) -> None:
+        import ctypes
+
+        self._check(self._lib().prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), 0, 0), "prctl")
+
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+        """capset(2), _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set."""
+        import ctypes
+
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        data = (ctypes.c_uint32 * 6)(effective & 0xFFFFFFFF, permitted & 0xFFFFFFFF, inheritable & 0xFFFFFFFF,
+                                     effective >> 32, permitted >> 32, inheritable >> 32)
+        self._check(self._lib().capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+
+    def close_all_but(self, keep) -> None:
+        """Close every descriptor of this process except ``keep`` (read from /proc/self/fd)."""
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd not in keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass  # the listing's own descriptor, already gone
 
     def close_range(self, first: int, last: int, flags: int = 0) -> None:
         import ctypes

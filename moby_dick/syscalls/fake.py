@@ -72,6 +72,36 @@ class RecordingKernel:
     def symlink_in_root(self, root: str, path: str, target: str) -> None:
         self._record("symlink_in_root", root, path, target, path=path)
 
+    def open_gate(self, fd: int) -> int:
+        self._record("open_gate", fd)
+        return self.next_fd
+
+    def setrlimit(self, name: str, soft: int, hard: int) -> None:
+        self._record("setrlimit", name, soft, hard)
+
+    def sethostname_domain(self, name: str) -> None:
+        self._record("sethostname_domain", name)
+
+    def mknod(self, path: str, mode: int, device: int) -> None:
+        self._record("mknod", path, mode, device, path=path)
+
+    def is_directory_in_root(self, root: str, path: str) -> bool:
+        self._record("is_directory_in_root", root, path, path=path)
+        return not path.rsplit("/", 1)[-1].count(".") and not path.startswith("/proc/k")
+
+    def capability_in_bounding_set(self, number: int) -> bool:
+        self._record("capability_in_bounding_set", number)
+        return True
+
+    def prctl4(self, option: int, arg2: int, arg3: int) -> None:
+        self._record("prctl4", option, arg2, arg3)
+
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+        self._record("capset", effective, permitted, inheritable)
+
+    def close_all_but(self, keep) -> None:
+        self._record("close_all_but", tuple(sorted(keep)))
+
     def close_range(self, first: int, last: int, flags: int = 0) -> None:
         self._record("close_range", first, last, flags)
 

@@ -1,0 +1,465 @@
+"""The OCI lifecycle: create, start, state, kill, delete, exec, and the rest of runc's verbs.
+
+Read the runtime-spec's runtime.md ("Lifecycle", "Operations"). The shape, and why:
+
+  create   config.json -> Config -> plan (detached, with the start gate) -> the container's processes as
+           for `moby-dick run` (:mod:`moby_dick.process`), except that the child exits once PID 1 exists,
+           so PID 1 goes to the caller's subreaper (conmon, containerd-shim), and PID 1 stops in front of
+           ``execve`` at the gate. `create` returns once PID 1 said "ready": the state is "created".
+  start    opens the gate (reads exec.fifo): PID 1 execs the program. "running".
+  state    derived from the kernel each time (:mod:`moby_dick.state`), never trusted from the file.
+  kill     a signal to PID 1 (or, with --all, to every process of its cgroup).
+  delete   a stopped container's cgroup, poststop hooks and state go; --force kills first.
+  exec     a new process that joins every namespace and the cgroup of PID 1 and goes through the same
+           final phase (identity, close-on-exec, execve).
+`moby-dick-oci run` = create + start + wait + delete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import _signal as signal
+
+from .errors import MobyError, UsageError
+from .state import DEFAULT_ROOT, ContainerState, NotFound, list_ids, now_rfc3339, start_time_of
+
+
+def load_config(bundle: str):
+    from .oci import from_oci
+
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path) as file:
+            document = json.load(file)
+    except FileNotFoundError:
+        raise UsageError(f"no config.json in the bundle {bundle}") from None
+    except ValueError as error:
+        raise UsageError(f"{path} is not valid JSON: {error}") from None
+    return from_oci(document, bundle), document
+
+
+def config_problems(config) -> list[str]:
+    """What moby-dick-oci cannot honour in a config (one line each). Pure."""
+    problems = []
+    if config.root is None:
+        problems.append("config.json: root is missing")
+    if not config.process.args:
+        problems.append("config.json: process.args must name a program")
+    if config.hostname and not config.unshares("uts"):
+        problems.append("config.json: a hostname needs a private uts namespace")
+    if config.namespace("user") is not None:
+        problems.append("user namespaces are not supported by moby-dick-oci yet")
+    if config.process.capabilities is not None:
+        from .capabilities import problems as capability_problems
+
+        problems += capability_problems(config.process.capabilities)
+    kinds = [n.kind for n in config.namespaces]
+    if len(kinds) != len(set(kinds)):
+        problems.append("config.json: a namespace type is listed twice")
+    if config.root is not None and not os.path.isdir(config.root.path):
+        problems.append(f"root.path {config.root.path} is not a directory")
+    return problems
+
+
+def state_json(state: ContainerState, status: str | None = None) -> bytes:
+    document = state.public()
+    if status is not None:
+        document["status"] = status
+        document["pid"] = state.pid
+    return json.dumps(document).encode()
+
+
+def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
+           console_socket: str | None = None, preserve_fds: int = 0, kernel=None) -> ContainerState:
+    from .cgroups import detect
+    from .channel import Channel
+    from .plan import plan
+    from .process import child_main
+    from .runner import Host, _converse, _run_host_phase, _run_in_order, import_needs
+    from .syscalls import KERNEL
+
+    kernel = kernel or KERNEL
+    bundle = os.path.abspath(bundle)
+    config, document = load_config(bundle)
+    problems = config_problems(config)
+    if problems:
+        raise UsageError(problems[0])
+    if config.process.terminal and not console_socket:
+        raise UsageError("process.terminal is true: give --console-socket (a unix socket for the pty master)")
+    state = ContainerState(root, container_id)
+    state.make()
+    lock = state.lock()
+    host = Host(kernel, None, [])
+    pid = child = 0
+    ours = theirs = None
+    gate_fd = -1
+    try:
+        state.save(id=container_id, bundle=bundle, pid=0, created=now_rfc3339(),
+                   annotations=dict(config.annotations), config=os.path.join(bundle, "config.json"))
+        gate_fd = os.open(state.gate_path, os.O_PATH | os.O_CLOEXEC)
+        the_plan = plan(config, detect(), gate_fd=gate_fd, preserve_fds=preserve_fds)
+        if the_plan.cgroup is not None:
+            state.save(cgroup={"dirs": the_plan.cgroup.dirs, "version": the_plan.cgroup.layout.version})
+        kernel.prepare()
+        import_needs(the_plan)
+        _run_host_phase(the_plan, host)
+        if the_plan.cgroup is not None:
+            state.save(cgroup={"dirs": the_plan.cgroup.dirs, "made": the_plan.cgroup.made,
+                               "version": the_plan.cgroup.layout.version})
+        ours, theirs = Channel.pair()
+        child = kernel.fork()
+        if child == 0:
+            ours.close()
+            child_main(the_plan, kernel, theirs, 0, (None, None, None))
+        theirs.close()
+        forks_pid_one = any(type(step).__name__ == "ForkIntoPidNamespace" for step in the_plan.child)
+
+        class Handle:  # what _converse fills in
+            pid = 0
+            namespaces: dict = {}
+            _child = child
+            _status = None
+
+        def on_pid1(number):
+            nonlocal pid
+            pid = number
+            if forks_pid_one:
+                kernel.waitpid(child, 0)  # the child exits once PID 1 exists
+            state.save(pid=number, pid_start=start_time_of(number))
+
+        def on_hooks(payload, fds):
+            from .hooks import run_hooks
+
+            current = state_json(state, "creating")
+            for when in ("prestart", "createRuntime"):
+                run_hooks(config.hooks, when, current)
+            return "go", current
+
+        def on_pty(payload, fds):
+            from .terminal import send_to_console_socket
+
+            try:
+                send_to_console_socket(console_socket, fds[0])
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+        _converse(ours, the_plan, kernel, Handle, {"pid1": on_pid1, "hooks": on_hooks, "pty": on_pty},
+                  until_ready=True)
+        if not forks_pid_one:
+            pass  # the child is the container's process itself: it is left to the caller's subreaper
+        if pid_file:
+            _write_pid_file(pid_file, pid)
+        for action in host.cleanup:  # success: the guard stands down, the cgroup stays for `delete`
+            if getattr(action, "__name__", "") == "dismiss":
+                action()
+        return state
+    except BaseException:
+        if pid:
+            kernel.kill(pid, signal.SIGKILL)
+        if child and not pid:
+            kernel.kill(child, signal.SIGKILL)
+            try:
+                kernel.waitpid(child, 0)
+            except ChildProcessError:
+                pass
+        _run_in_order(host.cleanup)
+        state.remove()
+        raise
+    finally:
+        if gate_fd >= 0:
+            os.close(gate_fd)
+        for end in (ours, theirs):
+            if end is not None:
+                end.close()
+        os.close(lock)
+
+
+def _write_pid_file(path: str, pid: int) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as file:
+        file.write(str(pid))
+    os.rename(temporary, path)
+
+
+def load(root: str, container_id: str) -> ContainerState:
+    return ContainerState(root, container_id).load()
+
+
+def start(root: str, container_id: str, timeout: float = 30.0) -> None:
+    from .hooks import run_hooks
+
+    state = load(root, container_id)
+    status = state.status()
+    if status != "created":
+        raise MobyError(f'cannot start container "{container_id}": it is {status}, not created')
+    gate = os.open(state.gate_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if os.read(gate, 1):
+                    break
+            except BlockingIOError:
+                pass
+            if not state.alive():
+                raise MobyError(f'container "{container_id}" stopped before it could start')
+            if time.monotonic() > deadline:
+                raise MobyError(f'container "{container_id}" did not take the start gate in {timeout:.0f} s')
+            time.sleep(0.001)
+    finally:
+        os.close(gate)
+        try:
+            os.unlink(state.gate_path)
+        except FileNotFoundError:
+            pass
+    config, _ = load_config(state.data["bundle"])
+    run_hooks(config.hooks, "poststart", state_json(state), warn=_warn)
+
+
+def _warn(message: str) -> None:
+    from .oci_cli import log_warning
+
+    log_warning(message)
+
+
+SIGNALS = {name[3:]: number for name, number in vars(signal).items()
+           if name.startswith("SIG") and not name.startswith("SIG_") and isinstance(number, int)}
+
+
+def parse_signal(text: str) -> int:
+    """"9", "KILL", "SIGKILL", "kill" -> 9; UsageError otherwise."""
+    word = text.strip().upper()
+    if word.isdigit() and 0 < int(word) < 65:
+        return int(word)
+    word = word[3:] if word.startswith("SIG") else word
+    if word in SIGNALS:
+        return SIGNALS[word]
+    raise UsageError(f'unknown signal "{text}"')
+
+
+def kill(root: str, container_id: str, number: int, all_processes: bool = False) -> None:
+    state = load(root, container_id)
+    status = state.status()
+    if status not in ("created", "running", "paused"):
+        raise MobyError(f'cannot kill container "{container_id}": it is {status}')
+    pids = cgroup_pids(state) if all_processes else [state.pid]
+    for pid in pids or [state.pid]:
+        try:
+            os.kill(pid, number)
+        except ProcessLookupError:
+            pass
+
+
+def _cgroup_of(state: ContainerState):
+    recorded = state.data.get("cgroup")
+    if not recorded:
+        return None
+    from .cgroups import Cgroup, detect
+
+    cgroup = Cgroup.existing(detect(), recorded["dirs"])
+    cgroup.made = list(recorded.get("made", []))
+    return cgroup
+
+
+def cgroup_pids(state: ContainerState) -> list[int]:
+    cgroup = _cgroup_of(state)
+    return sorted(cgroup.pids()) if cgroup is not None else ([state.pid] if state.alive() else [])
+
+
+def delete(root: str, container_id: str, force: bool = False) -> None:
+    from .hooks import run_hooks
+
+    container = ContainerState(root, container_id)
+    try:
+        state = container.load()
+    except NotFound:
+        if force:
+            return
+        raise
+    lock = state.lock() if os.path.isdir(state.dir) else -1
+    try:
+        status = state.status()
+        if status not in ("stopped", "creating") and not force:
+            raise MobyError(f'cannot delete container "{container_id}" that is {status}: stop it or use --force')
+        if state.alive():
+            os.kill(state.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while state.alive() and time.monotonic() < deadline:
+                time.sleep(0.002)
+        cgroup = _cgroup_of(state)
+        if cgroup is not None:
+            cgroup.remove()  # kills what is left (--all semantics) and removes the directories
+        bundle = state.data.get("bundle")
+        if bundle and os.path.exists(os.path.join(bundle, "config.json")):
+            try:
+                config, _ = load_config(bundle)
+            except UsageError:
+                config = None
+            if config is not None:
+                run_hooks(config.hooks, "poststop", state_json(state, "stopped"), warn=_warn)
+        state.remove()
+    finally:
+        if lock >= 0:
+            os.close(lock)
+
+
+def pause(root: str, container_id: str, frozen: bool = True) -> None:
+    state = load(root, container_id)
+    status = state.status()
+    if frozen and status != "running" or not frozen and status != "paused":
+        raise MobyError(f'cannot {"pause" if frozen else "resume"} container "{container_id}": it is {status}')
+    cgroup = _cgroup_of(state)
+    if cgroup is None:
+        raise MobyError(f'container "{container_id}" has no cgroup to freeze')
+    cgroup.freeze(frozen)
+    state.save(paused=frozen)
+
+
+def list_states(root: str) -> list[dict]:
+    found = []
+    for container_id in list_ids(root):
+        try:
+            found.append(load(root, container_id).public())
+        except MobyError:
+            continue
+    return found
+
+
+def update(root: str, container_id: str, resources: dict) -> None:
+    from .cgroups import limit_files
+    from .oci import limits_from_resources
+
+    state = load(root, container_id)
+    cgroup = _cgroup_of(state)
+    if cgroup is None:
+        raise MobyError(f'container "{container_id}" has no cgroup to update')
+    limits = limits_from_resources(resources)
+    if limits is None:
+        return
+    version = "v2" if "" in cgroup.dirs else "v1"
+    for controller, files in limit_files(limits, version).items():
+        directory = cgroup.dirs.get(controller) or cgroup.dirs.get("")
+        if directory is None:
+            raise MobyError(f'container "{container_id}" has no {controller} cgroup')
+        for name, text in files.items():
+            if name == "memory.limit_in_bytes" and "memory.memsw.limit_in_bytes" in files:
+                continue  # written below, in the order the kernel accepts
+            cgroup.kernel.write_file(os.path.join(directory, name), text)
+        if "memory.memsw.limit_in_bytes" in files:
+            cgroup.kernel.write_file(os.path.join(directory, "memory.memsw.limit_in_bytes"),
+                                     files["memory.memsw.limit_in_bytes"])
+            cgroup.kernel.write_file(os.path.join(directory, "memory.limit_in_bytes"), files["memory.limit_in_bytes"])
+
+
+def run(root: str, container_id: str, bundle: str, **options) -> int:
+    """create + start + wait + delete; the exit status is the container's (128+N for a signal)."""
+    from .syscalls import KERNEL
+
+    KERNEL.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: PID 1 is reparented to us, so that we can wait for it
+    state = create(root, container_id, bundle, **options)
+    try:
+        start(root, container_id)
+        _, status = os.waitpid(state.pid, 0)
+    finally:
+        delete(root, container_id, force=True)
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def exec_process(root: str, container_id: str, process_doc: dict, *, detach: bool = False,
+                 pid_file: str | None = None, console_socket: str | None = None, kernel=None) -> int:
+    """A new process in a running container: every namespace of PID 1 joined, its cgroup, the final
+    phase. Attached: returns its exit status. Detached: returns 0 once it runs (its pid in pid_file)."""
+    from .channel import Channel
+    from .config import Config, Namespace
+    from .namespaces import namespace_ids
+    from .oci import _process
+    from .plan import plan
+    from .process import child_main
+    from .runner import _converse, import_needs
+    from .syscalls import KERNEL
+
+    kernel = kernel or KERNEL
+    state = load(root, container_id)
+    status = state.status()
+    if status != "running":
+        raise MobyError(f'cannot exec in container "{container_id}": it is {status}, not running')
+    process = _process(process_doc)
+    if not process.args:
+        raise UsageError("exec: no command given")
+    if process.terminal and not console_socket:
+        raise UsageError("exec with a terminal needs --console-socket")
+    theirs_ns, ours_ns = namespace_ids(state.pid), namespace_ids("self")
+    joins = tuple(Namespace(kind, f"/proc/{state.pid}/ns/{kind}") for kind in
+                  ("cgroup", "ipc", "uts", "net", "pid", "mnt") if kind in theirs_ns and theirs_ns[kind] != ours_ns.get(kind))
+    cgroup = _cgroup_of(state)
+    config = Config(process=process, namespaces=joins, cgroup=False)
+    the_plan = plan(config)
+    from .pid import ForkIntoPidNamespace
+
+    the_plan = the_plan.replace(child=tuple(ForkIntoPidNamespace(detach) if isinstance(s, ForkIntoPidNamespace) else s
+                                            for s in the_plan.child), detached=detach)
+    if cgroup is not None:
+        from .cgroups import PlaceInCgroup
+
+        the_plan = the_plan.replace(runtime=(PlaceInCgroup(cgroup),))
+    from .finalize import CheckExecutable
+    init = list(the_plan.init)
+    init.insert(len(init) - 1, CheckExecutable(process.args, process.env, process.cwd))
+    the_plan = the_plan.replace(init=tuple(init))
+    kernel.prepare()
+    import_needs(the_plan)
+    if not detach:
+        kernel.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    ours, theirs = Channel.pair()
+    child = kernel.fork()
+    if child == 0:
+        ours.close()
+        child_main(the_plan, kernel, theirs, os.getppid(), (None, None, None))
+    theirs.close()
+
+    class Handle:
+        pid = 0
+        namespaces: dict = {}
+        _child = child
+        _status = None
+
+    def on_pid1(number):
+        if detach:
+            kernel.waitpid(child, 0)
+
+    def on_pty(payload, fds):
+        from .terminal import send_to_console_socket
+
+        try:
+            send_to_console_socket(console_socket, fds[0])
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    try:
+        _converse(ours, the_plan, kernel, Handle, {"pid1": on_pid1, "pty": on_pty}, until_ready=detach)
+    except BaseException:
+        if Handle.pid:
+            kernel.kill(Handle.pid, signal.SIGKILL)
+        if not detach:
+            try:
+                kernel.waitpid(child, 0)
+            except ChildProcessError:
+                pass
+        raise
+    finally:
+        ours.close()
+    if pid_file:
+        _write_pid_file(pid_file, Handle.pid)
+    if detach:
+        return 0
+    _, status = kernel.waitpid(child, 0)
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def default_root() -> str:
+    return DEFAULT_ROOT

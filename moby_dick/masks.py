@@ -1,0 +1,73 @@
+"""Masked and read-only paths, and namespaced sysctls: what a container must not see or change.
+
+Syscalls: ``mount(2)`` (``/dev/null`` bound over a file, an empty read-only tmpfs over a directory;
+a bind of a path onto itself remounted ``MS_RDONLY``), ``write(2)`` to ``/proc/sys``. These run after
+``pivot_root``, so every path is the container's (resolved inside its root, ``/``). Read proc(5) for
+what ``/proc/kcore``, ``/proc/keys``, ``/proc/sys`` and ``/proc/sysrq-trigger`` expose, and the
+runtime-spec's ``maskedPaths``/``readonlyPaths``/``sysctl`` (config-linux.md).
+"""
+
+from __future__ import annotations
+
+from .errors import SyscallError
+from .mounts import InRoot, mount_on
+from .records import Record
+from .syscalls import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
+
+
+class MaskPaths(Record):
+    """Step: hide each path: a file gets ``/dev/null`` bound over it, a directory an empty read-only
+    tmpfs. A path that does not exist is skipped (nothing to hide)."""
+
+    __slots__ = ("paths",)
+
+    def apply(self, kernel) -> None:
+        for path in self.paths:
+            try:
+                is_dir = kernel.is_directory_in_root("/", path)
+            except FileNotFoundError:
+                continue
+            if is_dir:
+                mount_on(kernel, InRoot("/", path), "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         "size=0,mode=0000")
+            else:
+                mount_on(kernel, InRoot("/", path), "/dev/null", None, MS_BIND, None, make="file")
+
+    def __str__(self) -> str:
+        return "mask " + ", ".join(self.paths) + " (/dev/null over files, an empty ro tmpfs over directories)"
+
+
+class ReadOnlyPaths(Record):
+    """Step: bind each path onto itself, then remount the bind read-only."""
+
+    __slots__ = ("paths",)
+
+    def apply(self, kernel) -> None:
+        for path in self.paths:
+            try:
+                kernel.is_directory_in_root("/", path)
+            except FileNotFoundError:
+                continue
+            mount_on(kernel, InRoot("/", path), path, None, MS_BIND | MS_REC, None)
+            mount_on(kernel, InRoot("/", path), None, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+                     | MS_NODEV | MS_NOEXEC, None)
+
+    def __str__(self) -> str:
+        return "read-only " + ", ".join(self.paths) + " (bind onto itself, remount MS_RDONLY)"
+
+
+class SetSysctls(Record):
+    """Step: write each ``(key, value)`` to ``/proc/sys/<key with / for .>``."""
+
+    __slots__ = ("values",)
+
+    def apply(self, kernel) -> None:
+        for key, value in self.values:
+            path = "/proc/sys/" + key.replace(".", "/")
+            try:
+                kernel.write_file(path, str(value))
+            except OSError as error:
+                raise SyscallError("write", error.errno, path) from None
+
+    def __str__(self) -> str:
+        return "; ".join(f"write {value!r} to /proc/sys/{key.replace('.', '/')}" for key, value in self.values)
