@@ -26,6 +26,8 @@ from .errors import MobyError, UsageError
 from .records import Record
 
 CGROUP_ROOT = "/sys/fs/cgroup"
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "blkio", "devices", "hugetlb",
+                  "net_cls", "net_prio", "perf_event", "rdma", "misc")
 PREFIX = "moby-dick-"
 CPU_PERIOD_US = 100_000
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -157,8 +159,7 @@ def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_
         if entry.fstype == "cgroup2":
             v2_root = (entry.mount_point, own.get("", "/"))
         elif entry.fstype == "cgroup":
-            names = [o for o in entry.super_options.split(",") if o in ("memory", "pids", "cpu", "cpuacct",
-                                                                         "freezer", "cpuset", "blkio", "devices")]
+            names = [o for o in entry.super_options.split(",") if o in V1_CONTROLLERS]
             key = ",".join(sorted(names))
             path = next((p for c, p in own.items() if sorted(c.split(",")) == sorted(names)), "/")
             for name in names:
@@ -198,12 +199,13 @@ class Cgroup:
     """
 
     def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None,
-                 kernel=None, make_parents: bool = False):
+                 kernel=None, make_parents: bool = False, every_controller: bool = False, files=None):
         from .syscalls import KERNEL
 
         self.layout, self.limits, self.kernel = layout, limits, kernel or KERNEL
         self.make_parents = make_parents  # OCI cgroupsPath: the directories above it may be missing too
         self.made: list = []  # directories created, the parents included, removed in reverse
+        self.files = files or {}  # {controller: {file: text}} beyond the limits (OCI linux.resources)
         self.name = name or f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
         self.dirs: dict[str, str] = {}  # controller ("" for v2) -> directory
         wanted = limits.controllers()
@@ -221,7 +223,8 @@ class Cgroup:
                                 f"drop the limit that needs it")
             # memory, pids, cpu for limits; cpuacct for the CPU time --stats reports; freezer to stop
             # everything at once before the final kill (v1 has no cgroup.kill)
-            for controller in sorted((wanted | {"memory", "pids", "cpuacct", "freezer"}) & set(layout.available)):
+            base = set(layout.available) if every_controller else wanted | {"memory", "pids", "cpuacct", "freezer"}
+            for controller in sorted(base & set(layout.available)):
                 self.dirs[controller] = os.path.join(self._parent_dir(controller, parent), self.name)
 
     @classmethod
@@ -279,6 +282,8 @@ class Cgroup:
                     parent = os.path.dirname(directory)
                 if not os.path.isdir(parent):
                     raise UsageError(f'cgroup parent "{parent}" does not exist')
+                if directory in made:
+                    continue  # two controllers of one hierarchy (cpu,cpuacct)
                 try:
                     self.kernel.mkdir(directory)
                 except OSError as error:
@@ -286,8 +291,16 @@ class Cgroup:
                                     + (" (is the cgroup file system read-only?)" if error.errno == 30 else "")) from None
                 made.append(directory)
             version = "v2" if self.layout.version == "v2" else "v1"
-            for controller, files in limit_files(self.limits, version).items():
-                for name, text in files.items():
+            if "cpuset" in self.dirs and version == "v1":
+                self._inherit_cpuset(made)
+            writes = limit_files(self.limits, version)
+            for controller, files in self.files.items():
+                writes.setdefault(controller, {}).update(files)
+            for controller, files in writes.items():
+                if controller not in self.dirs:
+                    raise MobyError(f"the {controller or 'unified'} cgroup controller is not available here")
+                for key, text in files.items():
+                    name = key.split("#")[0]  # "devices.allow#3": one of several writes to one file
                     path = os.path.join(self.dirs[controller], name)
                     try:
                         self.kernel.write_file(path, text)
@@ -298,6 +311,22 @@ class Cgroup:
             for directory in reversed(made):
                 _rmdir_quietly(directory, self.kernel)
             raise
+
+    def _inherit_cpuset(self, made) -> None:
+        """A new v1 cpuset cgroup starts with empty cpus and mems, and refuses tasks until they are set:
+        copy them down from the parent, for every level this cgroup created (runc does the same)."""
+        mount = self.layout.roots["cpuset"][0].rstrip("/") + "/"
+        for directory in [d for d in made if d.startswith(mount)]:  # parents first, as they were made
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                own = os.path.join(directory, name)
+                try:
+                    with open(own) as file:
+                        if file.read().strip():
+                            continue
+                    with open(os.path.join(os.path.dirname(directory), name)) as file:
+                        self.kernel.write_file(own, file.read().strip())
+                except OSError:
+                    pass
 
     def procs_files(self) -> tuple[str, ...]:
         return tuple(os.path.join(directory, "cgroup.procs") for directory in self.dirs.values())

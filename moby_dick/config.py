@@ -110,11 +110,11 @@ class Config(Record):
 
     __slots__ = ("process", "root", "hostname", "mounts", "namespaces", "uid_mappings", "gid_mappings",
                  "limits", "cgroup", "cgroup_parent", "cgroup_path", "propagation", "tmpfs_on_host", "masked_paths",
-                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations", "domainname", "devices")
+                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations", "domainname", "devices", "resources")
     DEFAULTS = {"root": None, "hostname": None, "mounts": (), "uid_mappings": (), "gid_mappings": (),
                 "limits": None, "cgroup": False, "cgroup_parent": None, "cgroup_path": None, "propagation": "private",
                 "tmpfs_on_host": (), "masked_paths": (), "readonly_paths": (), "sysctl": (), "seccomp": None,
-                "hooks": (), "annotations": (), "domainname": None, "devices": ()}
+                "hooks": (), "annotations": (), "domainname": None, "devices": (), "resources": None}
 
     def namespace(self, kind: str) -> Namespace | None:
         for namespace in self.namespaces:

@@ -89,6 +89,8 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         raise UsageError(problems[0])
     if config.process.terminal and not console_socket:
         raise UsageError("process.terminal is true: give --console-socket (a unix socket for the pty master)")
+    if not config.cgroup_path:  # runc's default: <the runtime's own cgroup>/<id>
+        config = config.replace(cgroup_path=container_id)
     state = ContainerState(root, container_id)
     state.make()
     lock = state.lock()
@@ -133,7 +135,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         def on_hooks(payload, fds):
             from .hooks import run_hooks
 
-            current = state_json(state, "creating")
+            current = state_json(state, "created")  # what runtime-tools and runc's hooks expect to read
             for when in ("prestart", "createRuntime"):
                 run_hooks(config.hooks, when, current)
             return "go", current
@@ -217,7 +219,7 @@ def start(root: str, container_id: str, timeout: float = 30.0) -> None:
         except FileNotFoundError:
             pass
     config, _ = load_config(state.data["bundle"])
-    run_hooks(config.hooks, "poststart", state_json(state), warn=_warn)
+    run_hooks(config.hooks, "poststart", state_json(state, "running"), warn=_warn)
 
 
 def _warn(message: str) -> None:

@@ -77,9 +77,14 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
             from .cgroups import detect
 
             layout = detect()
-        if config.cgroup_path:
-            parent, name = os.path.split(config.cgroup_path.rstrip("/"))
-            cgroup = Cgroup(layout, config.limits or Limits(), parent or "/", name, make_parents=True)
+        if config.resources is not None:  # an OCI container: a cgroup in every hierarchy, as runc makes
+            from .oci import resource_files
+
+            version = "v2" if layout.version == "v2" else "v1"
+            files = resource_files(config.resources, config.devices, version)
+            parent, name = os.path.split((config.cgroup_path or "").rstrip("/"))
+            cgroup = Cgroup(layout, config.limits or Limits(), parent or None, name or None,
+                            make_parents=True, every_controller=True, files=files)
         else:
             cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent)
         host.append(CreateCgroup(cgroup))
@@ -151,7 +156,9 @@ def _root_steps(config: Config, cgroup) -> list:
         from .hooks import ContainerHooks
 
         steps.append(ContainerHooks(config.hooks, "createContainer"))
-    steps.append(PivotRoot(new_root) if root.jail == "pivot" else ChrootOnly(new_root))
+    # without a mount namespace of its own there is nothing to pivot: chroot, as runc does
+    pivot = root.jail == "pivot" and config.namespace("mnt") is not None
+    steps.append(PivotRoot(new_root) if pivot else ChrootOnly(new_root))
     if config.sysctl:
         from .masks import SetSysctls
 
