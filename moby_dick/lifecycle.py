@@ -48,10 +48,15 @@ def config_problems(config) -> list[str]:
         problems.append("config.json: root is missing")
     if not config.process.args:
         problems.append("config.json: process.args must name a program")
-    if config.hostname and not config.unshares("uts"):
-        problems.append("config.json: a hostname needs a private uts namespace")
-    if config.namespace("user") is not None:
-        problems.append("user namespaces are not supported by moby-dick-oci yet")
+    if config.hostname and config.namespace("uts") is None:
+        problems.append("config.json: a hostname needs a uts namespace of the container's own")
+    import resource
+
+    for rlimit in config.process.rlimits:
+        if not rlimit.type.startswith("RLIMIT_") or not hasattr(resource, rlimit.type):
+            problems.append(f"config.json: process.rlimits: unknown type {rlimit.type!r}")
+    if config.unshares("user") and not (config.uid_mappings and config.gid_mappings):
+        problems.append("config.json: a new user namespace needs linux.uidMappings and linux.gidMappings")
     if config.process.capabilities is not None:
         from .capabilities import problems as capability_problems
 

@@ -23,6 +23,7 @@ PROPAGATIONS = {
     "private": syscalls.MS_REC | syscalls.MS_PRIVATE,  # nothing in, nothing out
     "slave": syscalls.MS_REC | syscalls.MS_SLAVE,  # host mounts come in, container's stay in
     "shared": syscalls.MS_REC | syscalls.MS_SHARED,  # OCI rootfsPropagation only, applied after the pivot
+    "unbindable": syscalls.MS_REC | (1 << 17),  # OCI rootfsPropagation only (MS_UNBINDABLE)
     "unchanged": 0,  # the seed's behaviour: whatever the host had (leaks on a shared /)
 }
 
@@ -54,7 +55,8 @@ class MakeRootPrivate(Record):
         kernel.mount(None, "/", None, PROPAGATIONS[self.propagation], None)
 
     def __str__(self) -> str:
-        kind = {"private": "MS_PRIVATE", "slave": "MS_SLAVE", "shared": "MS_SHARED"}[self.propagation]
+        kind = {"private": "MS_PRIVATE", "slave": "MS_SLAVE", "shared": "MS_SHARED",
+                "unbindable": "MS_UNBINDABLE"}[self.propagation]
         return f'mount(NULL, "/", NULL, MS_REC|{kind}, NULL)'
 
 
@@ -75,10 +77,16 @@ def mount_on(kernel, target, source, fstype, flags, data, make: str = "dir") -> 
     ``/proc/self/fd/N``, so that nothing between the lookup and the mount can redirect it."""
     if not isinstance(target, InRoot):
         kernel.makedirs(target)
+        if flags & syscalls.MS_REMOUNT and flags & syscalls.MS_BIND:
+            flags |= kernel.locked_mount_flags(target)
         kernel.mount(source, target, fstype, flags, data)
         return
     fd = kernel.open_in_root(target.root, target.path, make)
     try:
+        if flags & syscalls.MS_REMOUNT and flags & syscalls.MS_BIND:
+            # In a user namespace a remount must keep the flags the mount was locked with (nosuid,
+            # nodev, noexec, atime), or the kernel refuses it (mount(2), EPERM): read and keep them.
+            flags |= kernel.locked_mount_flags(f"/proc/self/fd/{fd}")
         kernel.mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
     except OSError as error:
         from .errors import SyscallError

@@ -22,8 +22,8 @@ KIND_TO_TYPE = {kind: name for name, kind in NAMESPACE_TYPES.items()}
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 CAPABILITY_SETS = ("bounding", "effective", "inheritable", "permitted", "ambient")
 PROPAGATIONS = {"": "private", "private": "private", "rprivate": "private", "slave": "slave",
-                "rslave": "slave", "shared": "shared", "rshared": "shared", "unbindable": "private",
-                "runbindable": "private"}
+                "rslave": "slave", "shared": "shared", "rshared": "shared", "unbindable": "unbindable",
+                "runbindable": "unbindable"}
 
 
 def from_oci(document: dict, bundle: str = ".") -> Config:
@@ -281,8 +281,8 @@ def resource_files(resources: dict, devices=(), version: str = "v1") -> dict:
         put("memory", "memory.oom_control", 1)
     put("cpu", "cpu.rt_period_us", cpu.get("realtimePeriod") or None)
     put("cpu", "cpu.rt_runtime_us", cpu.get("realtimeRuntime") or None)
-    if cpu.get("period") and not cpu.get("quota"):
-        put("cpu", "cpu.cfs_period_us", cpu["period"])
+    put("cpu", "cpu.cfs_period_us", cpu.get("period") or None)  # as given (Limits rounds to 100 ms)
+    put("cpu", "cpu.cfs_quota_us", cpu.get("quota") or None)
     put("cpuset", "cpuset.cpus", cpu.get("cpus") or None)
     put("cpuset", "cpuset.mems", cpu.get("mems") or None)
     blkio = _object(resources, "blockIO")
@@ -320,5 +320,6 @@ def device_rules(rules, devices=()) -> list[tuple[bool, str]]:
             continue  # deny everything: the first write does it
         ordered.append((bool(rule.get("allow")), text))
     ordered += [(True, rule) for rule in DEFAULT_DEVICE_RULES]
-    ordered += [(True, f"{'c' if d.type == 'u' else d.type} {d.major}:{d.minor} rwm") for d in devices]
+    ordered += [(True, f"{'c' if d.type == 'u' else d.type} {d.major}:{d.minor} rwm") for d in devices
+                if d.type != "p"]  # a fifo is no device: the device cgroup has no rule for it
     return ordered

@@ -43,8 +43,8 @@ _TITLES = {"host": "host (moby-dick, before the fork)", "child": "child (moby-di
 class Plan(Record):
     """The steps of every phase, and the cgroup (named, not yet made) or None."""
 
-    __slots__ = PHASES + ("cgroup", "config", "detached", "preserve_fds", "keep_fds")
-    DEFAULTS = {"cgroup": None, "detached": False, "preserve_fds": 0, "keep_fds": ()}
+    __slots__ = PHASES + ("cgroup", "config", "detached", "preserve_fds", "keep_fds", "on_map_ids")
+    DEFAULTS = {"cgroup": None, "detached": False, "preserve_fds": 0, "keep_fds": (), "on_map_ids": ()}
 
     def map(self, change) -> Plan:
         """A copy with ``change(step)`` for every step: a step, or None to leave it out (tests use this
@@ -56,7 +56,7 @@ class Plan(Record):
         return self.replace(**phases)
 
     def steps(self) -> tuple:
-        return sum((getattr(self, phase) for phase in PHASES), ())
+        return sum((getattr(self, phase) for phase in PHASES), ()) + self.on_map_ids
 
 
 def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int = 0) -> Plan:
@@ -95,8 +95,14 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         host += [ClaimMountpoint(path) for path in config.tmpfs_on_host]
     detached = gate_fd is not None
     joins = tuple((n.kind, n.path) for n in config.namespaces if n.path is not None)
-    kinds = tuple(n.kind for n in config.namespaces if n.path is None and n.kind != "cgroup")
+    kinds = tuple(n.kind for n in config.namespaces if n.path is None and n.kind not in ("cgroup", "user"))
     child: list = [JoinNamespaces(joins)] if joins else []
+    on_map_ids = ()
+    if config.unshares("user"):  # first, alone: the namespaces unshared after it belong to it
+        from .userns import RequestIdMaps, WriteIdMaps
+
+        child += [UnshareNamespaces(("user",)), RequestIdMaps()]
+        on_map_ids = (WriteIdMaps(config.uid_mappings, config.gid_mappings),)
     child.append(UnshareNamespaces(kinds))
     forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
     child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
@@ -105,8 +111,8 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         init.append(UnshareNamespaces(("cgroup",)))
     if config.propagation != "unchanged" and config.namespace("mnt") is not None:
         # never shared at first: the container's mounts would reach the host (see mounts.py)
-        init.append(MakeRootPrivate("private" if config.propagation == "shared" else config.propagation))
-    if config.hostname is not None:
+        init.append(MakeRootPrivate("slave" if config.propagation == "slave" else "private"))
+    if config.hostname is not None and config.namespace("uts") is not None:
         init.append(SetHostname(config.hostname))
     if config.domainname is not None:
         from .uts import SetDomainname
@@ -124,7 +130,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
     init.append(ReportReady())
     final = _final_steps(config, gate_fd, preserve_fds)
     return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), final, cgroup, config, detached,
-                preserve_fds, () if gate_fd is None else (gate_fd,))
+                preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids)
 
 
 def _root_steps(config: Config, cgroup) -> list:
@@ -145,7 +151,7 @@ def _root_steps(config: Config, cgroup) -> list:
     if config.devices:
         from .rootfs import CreateDevices
 
-        steps.append(CreateDevices(new_root, config.devices))
+        steps.append(CreateDevices(new_root, config.devices, config.unshares("user")))
     if config.process.cwd and config.process.function is None:
         steps.append(MakeDirectory(InRoot(new_root, config.process.cwd)))  # docker creates a missing -w
     if any(h.when in ("prestart", "createRuntime") for h in config.hooks):
@@ -173,7 +179,7 @@ def _root_steps(config: Config, cgroup) -> list:
         steps.append(ReadOnlyPaths(config.readonly_paths))
     if root.readonly:
         steps.append(ReadOnlyRoot())
-    if config.propagation in ("slave", "shared") and config.namespace("mnt") is not None:
+    if config.propagation in ("slave", "shared", "unbindable") and config.namespace("mnt") is not None:
         steps.append(MakeRootPrivate(config.propagation))  # the rootfs propagation the config asked for
     return steps
 
@@ -254,6 +260,10 @@ def describe(the_plan: Plan) -> str:
         for step in steps:
             number += 1
             lines.append(f"{number:3}. {step}")
+            if type(step).__name__ == "RequestIdMaps":
+                for answer in the_plan.on_map_ids:
+                    number += 1
+                    lines.append(f"{number:3}.   runtime, on \"map-ids\": {answer}")
     if the_plan.config is not None and the_plan.config.process.init:
         lines.append("    (with --init, PID 1 is moby-dick's init and the final phase runs in PID 2)")
     return "\n".join(lines)

@@ -118,12 +118,16 @@ class DefaultDevices(Record):
 class CreateDevices(Record):
     """Step (OCI ``linux.devices``): ``mknod(2)`` each device node inside the root, then chown it."""
 
-    __slots__ = ("root", "devices")
+    __slots__ = ("root", "devices", "bind")
+    DEFAULTS = {"bind": False}  # in a user namespace mknod is refused: bind the host's node instead
 
     def apply(self, kernel) -> None:
         import stat
 
         for device in self.devices:
+            if self.bind:
+                mount_on(kernel, InRoot(self.root, device.path), device.path, None, MS_BIND, None, make="file")
+                continue
             kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[device.type]
             parent, _, name = device.path.rstrip("/").rpartition("/")
             fd = kernel.open_in_root(self.root, parent or "/", "dir")
@@ -213,7 +217,7 @@ class ReadOnlyRoot(Record):
     __slots__ = ()
 
     def apply(self, kernel) -> None:
-        kernel.mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
+        kernel.mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | kernel.locked_mount_flags("/"), None)
 
     def __str__(self) -> str:
         return 'mount(NULL, "/", NULL, MS_REMOUNT|MS_BIND|MS_RDONLY, NULL)'

@@ -325,6 +325,10 @@ def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: 
             for step in the_plan.runtime:
                 step.apply(kernel, container.pid)
             channel.send("go")
+        elif kind == "map-ids":
+            for step in the_plan.on_map_ids:
+                step.apply(kernel, container._child)
+            channel.send("ids-mapped")
         elif kind == "ready":
             container.namespaces = decode_ids(payload)
             ready = True

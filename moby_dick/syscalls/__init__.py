@@ -240,6 +240,14 @@ class Kernel:
                                      effective >> 32, permitted >> 32, inheritable >> 32)
         self._check(self._lib().capset(ctypes.byref(header), ctypes.byref(data)), "capset")
 
+    def locked_mount_flags(self, path: str) -> int:
+        """The MS_* flags of the mount at ``path`` that a bind remount must keep (statvfs(3) f_flag)."""
+        flags = os.statvfs(path).f_flag
+        kept = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048)  # ST_* = MS_* for these
+        if flags & 4096:  # ST_RELATIME
+            kept |= 1 << 21  # MS_RELATIME
+        return kept
+
     def close_all_but(self, keep) -> None:
         """Close every descriptor of this process except ``keep`` (read from /proc/self/fd)."""
         for name in os.listdir("/proc/self/fd"):

@@ -99,6 +99,10 @@ class RecordingKernel:
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         self._record("capset", effective, permitted, inheritable)
 
+    def locked_mount_flags(self, path: str) -> int:
+        self._record("locked_mount_flags", path)
+        return 0
+
     def close_all_but(self, keep) -> None:
         self._record("close_all_but", tuple(sorted(keep)))
 

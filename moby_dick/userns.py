@@ -1,0 +1,60 @@
+"""User namespaces: root inside, somebody else outside.
+
+Syscalls: ``unshare(CLONE_NEWUSER)``, then the *runtime* (a process outside, with the right to) writes
+``/proc/<pid>/uid_map`` and ``gid_map`` (and ``setgroups`` = "deny" when it may not map groups),
+then the child becomes uid 0 of its namespace (``setresuid``/``setresgid``) and unshares the other
+namespaces, which the new user namespace then owns. Read user_namespaces(7), especially "Defining
+user and group ID mappings" and "Interaction of user namespaces and other types of namespaces".
+
+Why the round trip: a process cannot map arbitrary ids for itself; only a process with
+CAP_SETUID/CAP_SETGID in the *parent* namespace can write a map of more than its own id. So the child
+unshares, says "map-ids" on the channel and waits; the runtime writes the maps and answers
+"ids-mapped". The cgroup is joined by the runtime (written from outside), so the container's root
+never needs the right to write cgroup.procs.
+"""
+
+from __future__ import annotations
+
+from .records import Record
+
+
+def map_text(mappings) -> str:
+    """IdMap records -> the text of a uid_map/gid_map file ("container host size" per line). Pure."""
+    return "".join(f"{m.container_id} {m.host_id} {m.size}\n" for m in mappings)
+
+
+class RequestIdMaps(Record):
+    """Step (child, right after unshare(CLONE_NEWUSER)): send "map-ids", await "ids-mapped", then become
+    root of the new namespace."""
+
+    __slots__ = ()
+    talks = True
+
+    def exchange(self, kernel, channel) -> None:
+        channel.expect_after_send("map-ids", "ids-mapped")
+        kernel.setresgid(0, 0, 0)
+        kernel.setresuid(0, 0, 0)
+
+    def __str__(self) -> str:
+        return 'send "map-ids"; await "ids-mapped"; setresgid(0, 0, 0); setresuid(0, 0, 0)'
+
+
+class WriteIdMaps(Record):
+    """Runtime step, on "map-ids": write the child's gid_map and uid_map (setgroups "deny" first when
+    asked: an unprivileged writer may map its own gid only that way)."""
+
+    __slots__ = ("uid_mappings", "gid_mappings", "deny_setgroups")
+    DEFAULTS = {"deny_setgroups": False}
+
+    def apply(self, kernel, pid: int) -> None:
+        if self.deny_setgroups:
+            kernel.write_file(f"/proc/{pid}/setgroups", "deny")
+        if self.gid_mappings:
+            kernel.write_file(f"/proc/{pid}/gid_map", map_text(self.gid_mappings))
+        if self.uid_mappings:
+            kernel.write_file(f"/proc/{pid}/uid_map", map_text(self.uid_mappings))
+
+    def __str__(self) -> str:
+        uid = map_text(self.uid_mappings).strip().replace("\n", ", ")
+        gid = map_text(self.gid_mappings).strip().replace("\n", ", ")
+        return f'write "{uid}" to /proc/N/uid_map and "{gid}" to gid_map; send "ids-mapped"'
