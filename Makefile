@@ -4,8 +4,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demos test unit notebooks bench clean
+.PHONY: setup setup-engines demos test unit notebooks bench clean
 setup: $(VENV)/.installed
+
+# the engines, the reference runtimes and Go: for the test suite only (`make demos` stays quick)
+setup-engines: setup
+	bash scripts/setup-system --engines
 
 $(VENV)/.installed: pyproject.toml scripts/setup-system
 	bash scripts/setup-system
@@ -18,13 +22,13 @@ $(VENV)/.installed: pyproject.toml scripts/setup-system
 demos: setup
 	$(PY) -m moby_dick.demos all
 
-test: setup
+test: setup-engines
 	$(PY) -m pytest --run-privileged -n auto
 
 unit: setup
 	$(PY) -m pytest -n auto
 
-notebooks: setup
+notebooks: setup-engines
 	$(PY) -m pytest --run-privileged tests/notebooks
 
 bench: setup

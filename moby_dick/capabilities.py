@@ -96,7 +96,13 @@ class SetCapabilities(Record):
         caps = self.capabilities
         kernel.capset(bits(caps.effective), bits(caps.permitted), bits(caps.inheritable))
         kernel.prctl(PR_SET_KEEPCAPS, 0)
+        # The kernel raises an ambient capability only if it is permitted *and* inheritable
+        # (capabilities(7), "Ambient"); like runc, raise those and leave the others (runc spec's
+        # default lists ambient capabilities without inheritable ones).
+        raisable = set(map(normalize, caps.inheritable)) & set(map(normalize, caps.permitted))
         for name in caps.ambient:
+            if normalize(name) not in raisable:
+                continue
             try:
                 kernel.prctl4(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, NUMBERS[normalize(name)])
             except SyscallError as error:

@@ -73,7 +73,10 @@ def report_failure(channel, error: BaseException) -> None:
     try:
         channel.send("error", encode_error(error))
     except BaseException:
-        pass
+        try:  # nobody listens any more (after `start`): the container's stderr is the engine's log
+            os.write(2, f"moby-dick: {error}\n".encode(errors="replace"))
+        except BaseException:
+            pass
 
 
 def run_steps(steps, kernel, channel) -> None:

@@ -141,9 +141,21 @@ class ContainerState:
             return "stopped"
         if os.path.exists(self.gate_path):
             return "created"
-        if read_stat(self.pid)[0] == "T" and self.data.get("paused"):
+        if self.frozen():
             return "paused"
         return "running"
+
+    def frozen(self) -> bool:
+        """The container's cgroup is frozen (v1 freezer.state FROZEN, v2 cgroup.freeze 1): paused."""
+        dirs = (self.data.get("cgroup") or {}).get("dirs") or {}
+        for key, name, value in (("freezer", "freezer.state", "FROZEN"), ("", "cgroup.freeze", "1")):
+            if key in dirs:
+                try:
+                    with open(os.path.join(dirs[key], name)) as file:
+                        return file.read().strip() == value
+                except OSError:
+                    return False
+        return False
 
     def public(self) -> dict:
         """The runtime-spec's state document (runtime.md, "State")."""
