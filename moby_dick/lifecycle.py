@@ -251,10 +251,13 @@ def parse_signal(text: str) -> int:
 def kill(root: str, container_id: str, number: int, all_processes: bool = False) -> None:
     state = load(root, container_id)
     status = state.status()
-    if status not in ("created", "running", "paused"):
-        raise MobyError(f'cannot kill container "{container_id}": it is {status}')
-    pids = cgroup_pids(state) if all_processes else [state.pid]
-    for pid in pids or [state.pid]:
+    if all_processes:  # every process of the cgroup, whatever PID 1's status (runc's --all)
+        pids = cgroup_pids(state)
+    elif status in ("created", "running", "paused"):
+        pids = [state.pid]
+    else:  # runc's words: containerd's shim reads "container not running" as "already finished"
+        raise MobyError(f'container not running: cannot kill container "{container_id}", it is {status}')
+    for pid in pids:
         try:
             os.kill(pid, number)
         except ProcessLookupError:
@@ -352,14 +355,23 @@ def update(root: str, container_id: str, resources: dict) -> None:
         directory = cgroup.dirs.get(controller) or cgroup.dirs.get("")
         if directory is None:
             raise MobyError(f'container "{container_id}" has no {controller} cgroup')
-        for name, text in files.items():
-            if name == "memory.limit_in_bytes" and "memory.memsw.limit_in_bytes" in files:
-                continue  # written below, in the order the kernel accepts
-            cgroup.kernel.write_file(os.path.join(directory, name), text)
+        names = list(files)
         if "memory.memsw.limit_in_bytes" in files:
-            cgroup.kernel.write_file(os.path.join(directory, "memory.memsw.limit_in_bytes"),
-                                     files["memory.memsw.limit_in_bytes"])
-            cgroup.kernel.write_file(os.path.join(directory, "memory.limit_in_bytes"), files["memory.limit_in_bytes"])
+            # v1 keeps memory <= memory+swap at every moment: lowering writes the memory limit first,
+            # raising writes memsw first. Try one order, and the other if the kernel refuses it.
+            names.remove("memory.memsw.limit_in_bytes")
+            names.append("memory.memsw.limit_in_bytes")
+            try:
+                _write_all(cgroup, directory, files, names)
+            except OSError:
+                _write_all(cgroup, directory, files, list(reversed(names)))
+            continue
+        _write_all(cgroup, directory, files, names)
+
+
+def _write_all(cgroup, directory: str, files: dict, names: list) -> None:
+    for name in names:
+        cgroup.kernel.write_file(os.path.join(directory, name), files[name])
 
 
 def run(root: str, container_id: str, bundle: str, **options) -> int:
