@@ -7,7 +7,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tests_support import moby_dick_command  # noqa: E402
+from tests_support import moby_dick_command, tree_snapshot  # noqa: E402,F401
 
 
 @pytest.fixture
@@ -35,17 +35,6 @@ def rootfs(tmp_path_factory):
     path = tmp_path_factory.mktemp("rootfs") / "busybox"
     mkrootfs(str(path), "busybox")
     return str(path)
-
-
-def tree_snapshot(root):
-    """Every path under root with its type, size and mtime: to show a rootfs was left untouched."""
-    snapshot = {}
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(directory, name)
-            st = os.lstat(path)
-            snapshot[os.path.relpath(path, root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
-    return snapshot
 
 
 @pytest.fixture

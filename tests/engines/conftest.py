@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PEER = Path(os.environ.get("MOBY_PEER_DIR", ROOT.parent / "shared" / "peer"))
 
 
 @pytest.fixture(scope="session")

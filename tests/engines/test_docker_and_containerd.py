@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests_support import ROOT
 
 pytestmark = pytest.mark.privileged
 ISOLATED = str(ROOT / "scripts" / "isolated")

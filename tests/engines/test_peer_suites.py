@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import PEER
+from tests_support import PEER
 
 pytestmark = pytest.mark.privileged
 CACHE = os.environ.get("MOBY_PEER_CACHE", "/var/cache/moby-dick-peer/runtime-tools")

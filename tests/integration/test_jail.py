@@ -12,7 +12,7 @@ from moby_dick import UsageError, probe, run, start
 from moby_dick.mkrootfs import mkrootfs
 from moby_dick.spec import ContainerSpec
 from tests_support import moby_dick_command, wait_for
-from conftest import tree_snapshot
+from tests_support import tree_snapshot
 
 pytestmark = pytest.mark.privileged
 
