@@ -107,3 +107,60 @@ def self_check(answer, solution, evidence, question: str) -> None:
     if given != evidence:
         raise AssertionError(f"{question}\n  {source}: {given!r}\n  the kernel says: {evidence!r}")
     print(f"correct: {question} -> {given!r} ({source}, checked against this run's evidence)")
+
+
+def engine_call_log(engine: str = "podman") -> list[str] | None:
+    """Run one `podman run --rm` through moby-dick-oci behind a logging wrapper and return the calls it
+    made (each a command line). podman runs isolated (scripts/isolated, its own store and cgroup parent,
+    no network); None, with the reason printed, when podman is not installed."""
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    if shutil.which(engine) is None:
+        print(f"[not run] {engine} is not installed here (`make test` installs it: scripts/setup-system --engines)")
+        return None
+    from .mkrootfs import mkrootfs
+
+    project = Path(__file__).resolve().parents[1]
+    entry = Path(sys.executable).parent / "moby-dick-oci"
+    work = Path(tempfile.mkdtemp(prefix="moby-course-podman."))
+    try:
+        log = work / "calls.log"
+        wrapper = work / "moby-dick-oci-logged"
+        wrapper.write_text(f'#!/bin/sh\necho "moby-dick-oci $*" >> {log}\nexec {entry} "$@"\n')
+        wrapper.chmod(0o755)
+        mkrootfs(str(work / "rootfs"), "busybox")
+        with tarfile.open(work / "bb.tar", "w") as tar:
+            tar.add(work / "rootfs", arcname=".")
+        podman = [str(project / "scripts" / "isolated"), engine, "--root", str(work / "root"), "--runroot",
+                  str(work / "runroot"), "--tmpdir", str(work / "tmp"), "--cgroup-manager", "cgroupfs",
+                  "--events-backend", "file", "--storage-driver", "vfs", "--runtime", str(wrapper)]
+        subprocess.run(podman + ["import", str(work / "bb.tar"), "bb"], capture_output=True, check=True, timeout=120)
+        done = subprocess.run(podman + ["run", "--rm", "--network", "none", "--cgroup-parent", f"/moby-course-{work.name}",
+                                        "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096",
+                                        "bb", "echo", "hello from podman"], capture_output=True, text=True, timeout=120)
+        print(done.stdout.strip() or done.stderr.strip())
+        calls = log.read_text().splitlines() if log.exists() else []
+        return [" ".join(part if len(part) < 40 else "…" + part[-30:] for part in call.split()) for call in calls]
+    finally:
+        subprocess.run(["umount", "-R", str(work / "root")], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+        _remove_cgroup_beneath_own(f"moby-course-{work.name}")  # podman leaves its --cgroup-parent
+
+
+def _remove_cgroup_beneath_own(name: str) -> None:
+    import os
+
+    from .cgroups import detect
+
+    for mount, path in detect().roots.values():
+        directory = os.path.join(mount, path.lstrip("/"), name)
+        if os.path.isdir(directory):  # its children first (conmon's own cgroup), bottom-up
+            for below, subdirectories, _ in os.walk(directory, topdown=False):
+                for sub in subdirectories:
+                    os.rmdir(os.path.join(below, sub))
+            os.rmdir(directory)

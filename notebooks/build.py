@@ -312,3 +312,67 @@ lesson("07-cgroups", "07 · Resource limits: cgroups",
    "                  question='forks that succeeded under --pids-limit 20')")],
  ["cgroups(7); Documentation/admin-guide/cgroup-v2.rst; cgroup-v1/memory.rst, pids.rst; scheduler/sched-bwc.rst",
   "the demos' code: `moby_dick/demos/memory.py`, `pids.py`, `cpu.py`; the cgroups: `moby_dick/cgroups.py`"])
+
+save("08-oci-and-the-engine-stack", [
+ md("# 08 · OCI: the bundle, the lifecycle, and the engines above the runtime\n\n"
+    "**Learning goals**\n"
+    "- read an OCI bundle: a root file system and a `config.json` (the runtime-spec), and see it become moby_dick's typed spec and plan\n"
+    "- follow the lifecycle `create` → `start` → `kill` → `delete`, with the kernel's evidence at each step, and explain the start gate\n"
+    "- explain why `create` exits while the container lives on, and how a pty reaches the engine over a unix socket\n"
+    "- place `moby-dick-oci` in the engine stack: docker → containerd → shim → runtime; podman → conmon → runtime; Kubernetes' RuntimeClass"),
+ IMPORTS,
+ md("## The bundle\n\nAn engine never calls a runtime with flags for each isolation. It writes a **bundle**: a directory with the container's "
+    "root file system and a `config.json` that says everything (process, mounts, namespaces, cgroups, hooks...). This is the one "
+    "`moby-dick-oci spec` writes (runc's default, through moby_dick's typed spec). Read the runtime-spec's config.md and config-linux.md."),
+ code("import json\nfrom moby_dick.oci_cli import default_spec\nfrom moby_dick.oci import from_oci\n"
+      "document = default_spec()\nprint(json.dumps({k: document[k] for k in ('process', 'root', 'hostname')}, indent=1)[:900])\n"
+      "config = from_oci(document, bundle='/bundles/demo')\nconfig.process.args, [n.kind for n in config.namespaces], len(config.mounts)"),
+ md("The front end (`moby_dick/oci.py`) turns the JSON into the same records the `moby-dick` command line makes, and the same "
+    "planner makes the whole plan. With a start gate (the descriptor 3 stands for the gate's fifo) the plan of `create` is:"),
+ code("from moby_dick.cgroups import Layout\n"
+      "layout = Layout('v1', {c: ('/sys/fs/cgroup/' + c, '/') for c in ('memory', 'pids', 'cpuacct', 'freezer')},\n"
+      "                frozenset(('memory', 'pids', 'cpuacct', 'freezer')))  # a v1 layout, so the plan reads the same on v2 machines\n"
+      "print(describe(plan(config, layout, gate_fd=3)))"),
+ md("Note the child phase: `fork()` and the child **exits** once PID 1 exists (it is detached), and the final phase: PID 1 "
+    "opens the gate for writing, which blocks until `start` opens it for reading."),
+ md("## The lifecycle, live\n\nThe demo drives the lifecycle from Python exactly as an engine drives the command line, and asks the kernel at "
+    "each step: after `create`, PID 1 exists in its own namespaces but is still the runtime (its `/proc/<pid>/exe` is the interpreter) "
+    "and the program has not run; after `start` the same pid runs the program. The **negative control** creates the same bundle "
+    "without the gate: the program runs at `create` already, before the engine could set up anything."),
+ code("report = course.lesson_demo('oci')\nev = report.evidence if report else None"),
+ md("### Picture: what each verb cost, this run"),
+ code("if ev:\n    seconds = ev['gated']['seconds']\n"
+      "    pictures.measured_bars([('milliseconds', {verb: 1000 * s for verb, s in seconds.items()}, None)],\n"
+      "                           title='moby-dick-oci create, start and delete, measured in this run');"),
+ md("## The lesson checks itself\n\nEvery claim of the demo must have held in this run, including the control's: a check that cannot fail proves nothing."),
+ code("course.assert_held(report)"),
+ md("## Why `create` exits, and who waits for the container\n\n"
+    "An engine's monitor (conmon for podman, containerd-shim for containerd and docker) runs `create` and must learn the container's exit "
+    "status later, long after `create` returned. Linux gives it a way: a process marked `PR_SET_CHILD_SUBREAPER` receives the orphans of "
+    "its descendants. `create`'s child forks PID 1 and exits; PID 1 is re-parented to the monitor, which `waitpid`s for it. So the runtime "
+    "keeps no process per container (moby-dick-oci's state is a directory: `state.json` and the gate), and `state` derives the status from the "
+    "kernel each time: the pid with its start time (pids are reused), the gate, the freezer.\n\n"
+    "**The pty over a socket.** With `\"terminal\": true` the engine passes `--console-socket PATH`. PID 1 opens a pty inside the "
+    "container's own devpts after `pivot_root`, makes the slave its stdin, stdout, stderr and controlling terminal (`setsid`, "
+    "`TIOCSCTTY`), and sends the master over the channel to the runtime, which connects to the socket and passes it on with "
+    "`SCM_RIGHTS` (`moby_dick/terminal.py`). The engine then owns the master: what you type in `docker exec -t` goes there.\n\n"
+    "## The engine stack, from a real call log\n\n"
+    "```\ndocker CLI → dockerd → containerd → containerd-shim-runc-v2 → moby-dick-oci create/start/kill/delete\n"
+    "podman → conmon → moby-dick-oci\nkubelet → CRI (containerd) → shim → the RuntimeClass handler's BinaryName = moby-dick-oci\n```\n\n"
+    "Here podman (when installed) runs one `podman run --rm` through a wrapper that logs every call it makes to moby-dick-oci:"),
+ code("calls = course.privileged('podman through a logging wrapper', course.engine_call_log)\nfor call in calls or []:\n    print(call)"),
+ md("## Exercise 1\n\nRight after `create` returned, what is the container's status? Answer with the word the runtime-spec uses. "
+    "Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: a status word"),
+ code("course.self_check(answer, solution='created', evidence=ev['gated']['created']['status'] if ev else None,\n"
+      "                  question=\"the status after create\")"),
+ md("## Exercise 2\n\nAfter `create` returned, is the process that ran `create` still the parent of the container's PID 1? "
+    "Answer True or False. Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: True or False"),
+ code("course.self_check(answer, solution=False, evidence=ev['gated']['created']['parent_is_runtime'] if ev else None,\n"
+      "                  question='PID 1 is still a child of the creating process')"),
+ md("## Further reading\n- the runtime-spec: runtime.md (lifecycle, state, operations), config.md (hooks), config-linux.md\n"
+    "- runc(8) and runc's `libcontainer/container_linux.go` (exec.fifo), crun's `status.c`\n"
+    "- prctl(2) `PR_SET_CHILD_SUBREAPER`; unix(7) `SCM_RIGHTS`; pty(7)\n"
+    "- this project's `moby_dick/lifecycle.py`, `state.py`, `oci.py`, `oci_cli.py`, and the README section on moby-dick-oci"),
+])

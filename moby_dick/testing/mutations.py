@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-KINDS = ("uts", "ipc", "net", "mnt", "pid", "propagation", "cgroup", "pivot_root", "init")
+KINDS = ("uts", "ipc", "net", "mnt", "pid", "propagation", "cgroup", "pivot_root", "init", "gate")
 
 
 def without(the_plan, kind: str):
     """A copy of ``the_plan`` in which ``kind`` is not isolated (a namespace kind, "propagation",
-    "cgroup", "pivot_root" or "init")."""
+    "cgroup", "pivot_root", "init", or "gate": the OCI start gate)."""
     from ..cgroups import PlaceInCgroup
     from ..mounts import MakeRootPrivate
     from ..namespaces import UnshareNamespaces
@@ -29,6 +29,8 @@ def without(the_plan, kind: str):
             return None
         if kind == "pivot_root" and isinstance(step, PivotRoot):
             return ChrootOnly(step.new_root)
+        if kind == "gate" and type(step).__name__ == "AwaitStart":
+            return None
         return step
 
     if kind not in KINDS:
