@@ -85,6 +85,10 @@ def commands(bundle: str | None) -> tuple[dict, dict]:
     if bundle:  # the same rootfs runc and crun use, read-only as their config.json says
         found["moby-dick CLI --rootfs --read-only"] = found["moby-dick CLI"][:-2] + [
             "--rootfs", os.path.join(bundle, "rootfs"), "--read-only", "/bin/true"]
+    oci = os.path.join(os.path.dirname(python), "moby-dick-oci")
+    if bundle and os.path.exists(oci):  # create + start + wait + delete, as `runc run` does, on the same bundle
+        state = os.path.join(bundle, "oci-state")
+        found["moby-dick-oci run"] = [oci, "--root", state, "run", "--bundle", bundle, f"moby-bench-oci-{os.getpid()}"]
     wanted = {
         # the same namespaces as moby-dick's default, PID 1 included, with a fresh /proc as moby-dick mounts
         "unshare -uinmpf --mount-proc": ("unshare", ["-uinmpf", "--mount-proc", "/bin/true"]),

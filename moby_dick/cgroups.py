@@ -173,7 +173,7 @@ def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_
 
 
 def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
-    from .probe import parse_mountinfo
+    from .mountinfo import parse_mountinfo
 
     with open(f"{proc}/self/mountinfo") as file:
         entries = parse_mountinfo(file.read())

@@ -33,54 +33,7 @@ def hostname() -> str:
 
 # ---- mounts ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class MountEntry:
-    mount_id: int
-    parent_id: int
-    root: str
-    mount_point: str
-    options: str
-    propagation: tuple[str, ...]  # optional fields: ("shared:1",), ("master:2",), () for private
-    fstype: str
-    source: str
-    super_options: str = ""  # per-superblock options; for a v1 cgroup mount, its controllers
-
-    @property
-    def is_shared(self) -> bool:
-        return any(field.startswith("shared:") for field in self.propagation)
-
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo octal
-    if "\\" not in field:
-        return field
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
-def parse_mountinfo(text: str) -> list[MountEntry]:
-    """Parse ``/proc/<pid>/mountinfo`` (proc(5)): fields, optional fields, ``-``, fs fields."""
-    entries = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        fields = line.split(" ")
-        separator = fields.index("-", 6)
-        entries.append(MountEntry(
-            mount_id=int(fields[0]), parent_id=int(fields[1]), root=_unescape(fields[3]),
-            mount_point=_unescape(fields[4]), options=fields[5],
-            propagation=tuple(fields[6:separator]), fstype=fields[separator + 1],
-            source=_unescape(fields[separator + 2]),
-            super_options=fields[separator + 3] if len(fields) > separator + 3 else "",
-        ))
-    return entries
+from .mountinfo import MountEntry, parse_mountinfo  # noqa: E402,F401  (light: the cgroup path uses it too)
 
 
 def mounts(pid: int | str = "self", proc: Path = PROC) -> list[MountEntry]:
