@@ -224,6 +224,7 @@ class Cgroup:
             # memory, pids, cpu for limits; cpuacct for the CPU time --stats reports; freezer to stop
             # everything at once before the final kill (v1 has no cgroup.kill)
             base = set(layout.available) if every_controller else wanted | {"memory", "pids", "cpuacct", "freezer"}
+            base |= set(self.files) - {""}  # the controllers whose files it writes (devices for the rules)
             for controller in sorted(base & set(layout.available)):
                 self.dirs[controller] = os.path.join(self._parent_dir(controller, parent), self.name)
 

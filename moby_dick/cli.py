@@ -52,6 +52,12 @@ options:
                          cgroup, or absolute from the hierarchy's root (default: moby-dick's own)
   --cgroupns private|host  private: the container sees its cgroup as the root (default with --rootfs)
   --stats                at exit, print peak memory, CPU time and refused forks, from the cgroup
+  --cap-add CAP, --cap-drop CAP   with --rootfs: adjust docker's default capabilities (names, or ALL)
+  --privileged           with --rootfs: every capability, no seccomp, no masked paths, all devices
+  --security-opt OPT     no-new-privileges=false | seccomp=unconfined | seccomp=PROFILE.json
+                         (with --rootfs the container is not the host's root: docker's capabilities,
+                         no_new_privs, seccomp, masked /proc paths, a device cgroup; without --rootfs it
+                         shares the host's files and is NO security boundary: see the README)
   --propagation private|slave|unchanged
                          what / becomes in the new mount namespace before anything is mounted
                          (unchanged reproduces the seed's propagation bug)
@@ -89,6 +95,10 @@ _OPTIONS = {
     "--cgroup-parent": ("cgroup_parent", True, None),
     "--cgroupns": ("cgroupns", True, ("private", "host")),
     "--stats": ("stats", False, None),
+    "--cap-add": ("cap_add", True, None),
+    "--cap-drop": ("cap_drop", True, None),
+    "--privileged": ("privileged", False, None),
+    "--security-opt": ("security_opt", True, None),
     "--dry-run": ("dry_run", False, None),
 }
 
@@ -116,6 +126,10 @@ class Invocation:
         self.memory = self.memory_swap = self.pids_limit = self.cpus = self.cpu_shares = None
         self.cgroup_parent = self.cgroupns = None
         self.stats = False
+        self.cap_add: list = []
+        self.cap_drop: list = []
+        self.security_opt: list = []
+        self.privileged = False
 
     def spec(self):
         from .spec import ContainerSpec
@@ -127,7 +141,9 @@ class Invocation:
                              propagation=self.propagation, init=self.init, rootfs=self.rootfs,
                              read_only=self.read_only, volumes=tuple(self.volumes), workdir=self.workdir,
                              env=tuple(self.env), user=self.user, jail=self.jail, limits=self.limits(),
-                             cgroup_parent=self.cgroup_parent, accounting=self.stats, cgroupns=self.cgroupns)
+                             cgroup_parent=self.cgroup_parent, accounting=self.stats, cgroupns=self.cgroupns,
+                             cap_add=tuple(self.cap_add), cap_drop=tuple(self.cap_drop), privileged=self.privileged,
+                             security_opt=tuple(self.security_opt))
 
     def limits(self):
         texts = (self.memory, self.memory_swap, self.pids_limit, self.cpus, self.cpu_shares)
@@ -192,7 +208,7 @@ def parse_args(args: list[str]) -> Invocation:
             value = args.pop(0)
         if allowed and value not in allowed:
             raise UsageError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
-        if attribute in ("tmpfs", "volumes", "env"):
+        if attribute in ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt"):
             getattr(invocation, attribute).append(value)
         else:
             setattr(invocation, attribute, value)

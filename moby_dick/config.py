@@ -186,9 +186,13 @@ def from_spec(spec, environ=None) -> Config:
         else:
             env = dict(environ or {})
         env.update(parse_env(spec.env))
+    from .security import settings
+
+    secure = settings(spec)
     process = Process(args=tuple(spec.argv), env=None if env is None else tuple(env.items()), cwd=spec.workdir,
                       user=parse_user(spec.user) if spec.user is not None else None, init=spec.init,
-                      function=spec.function)
+                      function=spec.function, capabilities=secure.capabilities if secure else None,
+                      no_new_privs=bool(secure and secure.no_new_privs))
     mounts: list = []
     if spec.rootfs:
         mounts += DEFAULT_MOUNTS
@@ -203,4 +207,7 @@ def from_spec(spec, environ=None) -> Config:
     return Config(process=process, root=root, hostname=hostname, mounts=tuple(mounts),
                   namespaces=tuple(Namespace(kind) for kind in kinds), limits=spec.limits,
                   cgroup=spec.wants_cgroup, cgroup_parent=spec.cgroup_parent, propagation=spec.propagation,
-                  tmpfs_on_host=() if spec.rootfs else spec.tmpfs_paths)
+                  tmpfs_on_host=() if spec.rootfs else spec.tmpfs_paths,
+                  seccomp=secure.seccomp if secure else None,
+                  masked_paths=secure.masked_paths if secure else (), readonly_paths=secure.readonly_paths if secure else (),
+                  resources=secure.resources if secure else None)

@@ -77,16 +77,17 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
             from .cgroups import detect
 
             layout = detect()
-        if config.resources is not None:  # an OCI container: a cgroup in every hierarchy, as runc makes
+        files = {}
+        if config.resources is not None:  # OCI linux.resources, or the device rules of a --rootfs container
             from .oci import resource_files
 
-            version = "v2" if layout.version == "v2" else "v1"
-            files = resource_files(config.resources, config.devices, version)
-            parent, name = os.path.split((config.cgroup_path or "").rstrip("/"))
+            files = resource_files(config.resources, config.devices, "v2" if layout.version == "v2" else "v1")
+        if config.cgroup_path:  # an OCI container: a cgroup in every hierarchy, as runc makes
+            parent, name = os.path.split(config.cgroup_path.rstrip("/"))
             cgroup = Cgroup(layout, config.limits or Limits(), parent or None, name or None,
                             make_parents=True, every_controller=True, files=files)
         else:
-            cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent)
+            cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent, files=files)
         host.append(CreateCgroup(cgroup))
         runtime.append(PlaceInCgroup(cgroup))
     if config.tmpfs_on_host:
@@ -245,6 +246,14 @@ def _final_steps(config: Config, gate_fd=None, preserve_fds: int = 0) -> tuple:
         from .finalize import NoNewPrivileges
 
         steps.append(NoNewPrivileges())
+    if config.seccomp is not None:
+        from .seccomp import InstallSeccomp
+
+        effective = tuple(caps.effective) if caps is not None else ()
+        step = InstallSeccomp(config.seccomp, effective)
+        # last before execve: it may forbid what the steps before it do; without no_new_privs the kernel
+        # asks CAP_SYS_ADMIN for it, so then it goes first, while the process still has every capability
+        steps.insert(len(steps) if process.no_new_privs else 1, step)
     steps.append(Exec(process.args, process.env))
     return tuple(steps)
 

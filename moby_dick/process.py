@@ -34,7 +34,7 @@ from .errors import ExecError, MobyError, SyscallError
 # library and this package may be out of reach, so the child must never import anything.
 from .finalize import DEFAULT_PATH  # noqa: F401  (the front ends' default $PATH)
 from .pid import run_init
-from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
+from .syscalls import PR_SET_DUMPABLE, PR_SET_NAME, PR_SET_PDEATHSIG
 
 PDEATHSIG = signal.SIGKILL
 _RESET_TO_DEFAULT = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
@@ -121,6 +121,10 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple) -> None
                 signal.signal(number, signal.SIG_DFL)
             run_steps(the_plan.child + the_plan.init, kernel, channel)
             if the_plan.config.process.init:
+                # The init is the host's interpreter: not dumpable, so that no process of the container
+                # can follow /proc/1/exe, fd, cwd, root or map_files to the host's files (CVE-2019-5736,
+                # generalised to the interpreter's libraries); execve of PID 2 makes it dumpable again.
+                kernel.prctl(PR_SET_DUMPABLE, 0)
                 # init closes its end of the channel once PID 2 is forked; PID 2's closes at exec
                 run_init(lambda: _final_or_report(the_plan.final, kernel, channel),
                          close_in_init=(channel.fileno(),))

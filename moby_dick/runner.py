@@ -305,6 +305,8 @@ def import_needs(the_plan) -> None:
     for step in the_plan.steps():
         for name in getattr(step, "needs", ()):
             __import__(name)
+        if hasattr(step, "prepare"):  # e.g. the seccomp program, compiled (or read from its cache) here
+            step.prepare()
 
 
 def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: bool = False) -> None:

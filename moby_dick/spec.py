@@ -27,16 +27,20 @@ class ContainerSpec(Record):
     instead of argv (its result comes back in Result.value); cache_dir: where tarballs are unpacked;
     limits: cgroups.Limits or None; cgroup_parent: a cgroup path to create the container's cgroup under
     (default: moby-dick's own); accounting: a cgroup even without limits, for Result.stats; cgroupns:
-    "private" or "host" (None: private with a rootfs, host without).
+    "private" or "host" (None: private with a rootfs, host without). With a rootfs the container is not
+    the host's root (moby_dick/security.py): cap_add, cap_drop (names, "ALL"), privileged (docker's
+    --privileged), security_opt ("no-new-privileges=false", "seccomp=unconfined|PATH") adjust that.
     """
 
     __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
                  "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir",
-                 "limits", "cgroup_parent", "accounting", "cgroupns")
+                 "limits", "cgroup_parent", "accounting", "cgroupns", "cap_add", "cap_drop", "privileged",
+                 "security_opt")
     DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
                 "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
                 "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs",
-                "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None}
+                "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None, "cap_add": (),
+                "cap_drop": (), "privileged": False, "security_opt": ()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,6 +49,8 @@ class ContainerSpec(Record):
         object.__setattr__(self, "share", frozenset(self.share))
         object.__setattr__(self, "volumes", tuple(self.volumes))
         object.__setattr__(self, "env", tuple(self.env))
+        for name in ("cap_add", "cap_drop", "security_opt"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def effective_hostname(self) -> str | None:
@@ -55,7 +61,8 @@ class ContainerSpec(Record):
 
     @property
     def wants_cgroup(self) -> bool:
-        return self.limits is not None or self.accounting or self.cgroup_parent is not None
+        # a container with its own root always gets a cgroup of its own (accounting, device rules, kill)
+        return self.limits is not None or self.accounting or self.cgroup_parent is not None or bool(self.rootfs)
 
     @property
     def private_cgroupns(self) -> bool:

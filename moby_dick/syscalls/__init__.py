@@ -41,6 +41,7 @@ MS_SHARED = 1 << 20
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
 
 # openat2(2), <linux/openat2.h>. Calls numbered from 424 on share one number on every architecture of
@@ -247,6 +248,17 @@ class Kernel:
         if flags & 4096:  # ST_RELATIME
             kept |= 1 << 21  # MS_RELATIME
         return kept
+
+    def install_seccomp(self, program: bytes) -> None:
+        """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &(struct sock_fprog){len, filter})."""
+        import ctypes
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+        buffer = ctypes.create_string_buffer(program, len(program))
+        fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        self._check(self._lib().prctl(22, ctypes.c_ulong(2), ctypes.byref(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
     def close_all_but(self, keep) -> None:
         """Close every descriptor of this process except ``keep`` (read from /proc/self/fd)."""

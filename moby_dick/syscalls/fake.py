@@ -103,6 +103,9 @@ class RecordingKernel:
         self._record("locked_mount_flags", path)
         return 0
 
+    def install_seccomp(self, program: bytes) -> None:
+        self._record("install_seccomp", len(program))
+
     def close_all_but(self, keep) -> None:
         self._record("close_all_but", tuple(sorted(keep)))
 

@@ -45,7 +45,10 @@ def test_overlay_jail_order():
     names = [call[0] for call in recorded]
     # the new root is assembled, then entered; nothing is mounted after the pivot
     assert names.index("open_path") < names.index("pivot_root")
-    assert names[-4:] == ["chdir", "pivot_root", "umount2", "chdir"]
+    pivot = names.index("pivot_root")
+    assert names[pivot - 1:pivot + 3] == ["chdir", "pivot_root", "umount2", "chdir"]
+    # after the pivot only the container's own paths are touched: masks and read-only /proc paths
+    assert all(call[1] == "/" for call in recorded[pivot + 3:] if call[0] == "is_directory_in_root")
     root = ROOTFS + "/merged"
     targets = mount_targets(recorded)
     assert targets[:4] == ["/", ROOTFS, root, root + "/proc"]  # private, scratch tmpfs, overlay, proc
@@ -53,7 +56,7 @@ def test_overlay_jail_order():
     assert "/mytmp" not in targets and root + "/mytmp" not in targets  # the seed's tmpfs is not a jail's
     overlay = next(call for call in recorded if call[0] == "mount" and call[3] == "overlay")
     assert overlay[5] == f"lowerdir=/proc/self/fd/99,upperdir={ROOTFS}/upper,workdir={ROOTFS}/work"
-    assert recorded[-3] == ("pivot_root", ".", ".") and recorded[-2] == ("umount2", ".", syscalls.MNT_DETACH)
+    assert recorded[pivot] == ("pivot_root", ".", ".") and recorded[pivot + 1] == ("umount2", ".", syscalls.MNT_DETACH)
 
 
 def test_every_path_inside_the_root_is_opened_inside_it_and_mounted_through_its_descriptor():
@@ -65,7 +68,9 @@ def test_every_path_inside_the_root_is_opened_inside_it_and_mounted_through_its_
     opened = [call[2] for call in kernel.calls if call[0] == "open_in_root"]
     assert {"/proc", "/dev", "/dev/null", "/dev/pts", "/sys", "/tmp", "/evil/sub", "/scratch"} <= set(opened)
     root = ROOTFS + "/merged"
-    assert all(call[1] == root for call in kernel.calls if call[0] == "open_in_root")
+    pivot = kernel.names().index("pivot_root")
+    assert all(call[1] == root for call in kernel.calls[:pivot] if call[0] == "open_in_root")
+    assert all(call[1] == "/" for call in kernel.calls[pivot:] if call[0] == "open_in_root")  # the masks
     jail_mounts = [call for call in kernel.calls if call[0] == "mount" and call[3] not in ("overlay", "tmpfs")
                    or call[0] == "mount" and call[2] not in ("/", ROOTFS, root)]
     # after the root's own mounts, no mount names a host path as its target: only descriptors
