@@ -56,12 +56,8 @@ def settings(spec) -> Settings | None:
             raise UsageError("--cap-add, --cap-drop, --privileged and --security-opt need --rootfs: without a root "
                              "of its own the container is the host's root anyway")
         return None
-    if spec.privileged:
-        from .capabilities import NUMBERS
-
-        every = tuple(NUMBERS)
-        return Settings(Capabilities(every, every, (), every, ()), options.get("no-new-privileges", False), None, (), (),
-                        None, "privileged")
+    if spec.privileged:  # every capability the runtime holds (capabilities None: root's are kept as they are)
+        return Settings(None, options.get("no-new-privileges", False), None, (), (), None, "privileged")
     caps = capability_set(spec.cap_add, spec.cap_drop)
     seccomp = options.get("seccomp", "default")
     if seccomp == "default":
