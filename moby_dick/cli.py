@@ -235,7 +235,11 @@ def main(args: list[str] | None = None) -> int:
         if invocation.action == "mkrootfs":
             from .mkrootfs import mkrootfs
 
-            made = mkrootfs(invocation.argv[0], invocation.source)
+            try:
+                made = mkrootfs(invocation.argv[0], invocation.source)
+            except OSError as error:
+                raise MobyError(f'mkrootfs "{invocation.argv[0]}": {error.strerror}'
+                                + (f" ({error.filename})" if error.filename else "")) from None
             print(f"moby-dick: built a {made} root file system in {invocation.argv[0]}")
             return 0
         return _run(invocation)

@@ -243,16 +243,22 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
           kernel=KERNEL, registry: MountpointRegistry | None = None) -> Container:
     """Start ``spec``'s command in its container and return once it runs (or raise why it cannot)."""
     validate.check(spec)
+    host = Host(kernel, registry or MountpointRegistry(), [])
     if spec.rootfs and not os.path.isdir(spec.rootfs):
         from .images import unpack_tarball
 
-        spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir))
-    the_plan = plan(from_spec(spec, os.environ))
-    kernel.prepare()
-    import_needs(the_plan)
+        holds: list = []  # the cache entry, held until the container ends: `cleanup` leaves it alone
+        spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir, holds))
+        host.cleanup.extend(lambda fd=fd: os.close(fd) for fd in holds)
+    try:
+        the_plan = plan(from_spec(spec, os.environ))
+        kernel.prepare()
+        import_needs(the_plan)
+    except BaseException:
+        _run_in_order(host.cleanup)
+        raise
     if spec.function is not None:
         import pickle  # noqa: F401  the child pickles the result after pivot_root, maybe out of the stdlib's reach
-    host = Host(kernel, registry or MountpointRegistry(), [])
     container = None
     parent_fds: list = []  # our ends of the capture pipes
     opened: list = []  # descriptors to close if anything fails before the container owns them

@@ -18,6 +18,9 @@ from .spec import SHAREABLE, ContainerSpec
 from .uts import hostname_problems
 
 
+MAX_ID = 4294967294  # uid_t is 32 bits; (uid_t)-1 means "unchanged" to setresuid(2)
+
+
 def is_whole_number(text: str) -> bool:
     """ASCII digits only: ``str.isdigit`` also accepts "²" and other digits ``int`` refuses."""
     text = text.strip()
@@ -55,6 +58,10 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         uid, _, gid = spec.user.partition(":")
         if not is_whole_number(uid) or (gid and not is_whole_number(gid)):
             problems.append(f'user "{spec.user}": give numeric UID or UID:GID')
+        elif int(uid) > MAX_ID or (gid and int(gid) > MAX_ID):
+            problems.append(f'user "{spec.user}": ids go up to {MAX_ID} (a 32-bit id; 4294967295 means "none")')
+    if spec.cgroup_parent is not None and ".." in spec.cgroup_parent.split("/"):
+        problems.append(f'--cgroup-parent "{spec.cgroup_parent}": ".." would leave moby-dick\'s own cgroup')
     return problems
 
 
@@ -70,6 +77,15 @@ def _jail_problems(spec: ContainerSpec) -> list[str]:
         problems.append(f"unknown jail {spec.jail!r}; choose pivot or chroot")
     for volume in spec.volumes:
         problems += volume_problems(volume)
+    if spec.rootfs:  # the jail's own file systems: every later step resolves paths through /proc/self/fd
+        from .config import parse_volume
+
+        targets = [("--tmpfs", os.path.normpath(p)) for p in spec.tmpfs if p.startswith("/")]
+        targets += [("-v", parse_volume(v).destination) for v in spec.volumes if not volume_problems(v)]
+        for flag, target in targets:
+            if target in ("/proc", "/sys", "/dev") or target.startswith("/proc/"):
+                problems.append(f'{flag} {target}: the container\'s own {target.split("/")[1] and "/" + target.split("/")[1]} '
+                                "is mounted there; choose another path")
     return problems
 
 
@@ -85,12 +101,19 @@ def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = N
                             f"rebuild it with CONFIG_{kind.upper()}_NS{share}")
     if spec.rootfs:
         return problems + rootfs_problems(spec)
+    import stat
+
     for path in spec.tmpfs_paths:
-        if os.path.lexists(path):
-            if not os.path.isdir(path):
-                problems.append(f'tmpfs path "{path}" exists and is not a directory')
-        elif not os.path.isdir(os.path.dirname(path)):
-            problems.append(f'tmpfs path "{path}": its parent directory does not exist; create it first')
+        # one lstat, not exists-then-isdir: a concurrent run may remove a mount point it made between
+        # two checks, which read as "exists and is not a directory"
+        try:
+            is_directory = stat.S_ISDIR(os.lstat(path).st_mode)
+        except FileNotFoundError:
+            if not os.path.isdir(os.path.dirname(path)):
+                problems.append(f'tmpfs path "{path}": its parent directory does not exist; create it first')
+            continue
+        if not is_directory:
+            problems.append(f'tmpfs path "{path}" exists and is not a directory')
     return problems
 
 

@@ -216,3 +216,45 @@ def test_descriptors_the_caller_leaks_do_not_reach_the_container(rootfs, scratch
         os.close(fd)
     assert result.text.split()[-1] == "closed", result.text
     assert sorted(int(n) for n in result.text.split()[:-1]) <= [0, 1, 2, 3]  # 3: the fd of ls's own listing
+
+
+def _busybox_tarball(rootfs, path, padding_mb=0):
+    with tarfile.open(path, "w") as archive:
+        archive.add(rootfs, arcname=".")
+        if padding_mb:  # a member big enough that unpacking takes a moment to kill into
+            import io
+
+            data = os.urandom(1 << 20) * padding_mb
+            info = tarfile.TarInfo("padding")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def test_cleanup_leaves_the_cache_entry_of_a_running_container(rootfs, scratch):
+    from moby_dick.images import clear_cache
+
+    tarball = _busybox_tarball(rootfs, scratch / "bb.tar")
+    cache = str(scratch / "cache")
+    with start(ContainerSpec(("sh", "-c", "sleep 1; ls /bin | wc -l"), rootfs=tarball, cache_dir=cache),
+               capture=True) as container:
+        assert clear_cache(cache) == []  # held by the running container
+        result = container.wait()
+    assert int(result.text) > 10  # its /bin was still there a second later
+    assert len(clear_cache(cache)) == 1 and os.listdir(cache) == []  # then it goes
+
+
+def test_a_kill_while_unpacking_leaves_no_staging_directory(rootfs, scratch):
+    tarball = _busybox_tarball(rootfs, scratch / "big.tar", padding_mb=200)
+    cache = scratch / "cache"
+    code = ("import sys; from moby_dick.images import unpack_tarball; "
+            f"unpack_tarball({tarball!r}, {str(cache)!r})")
+    for delay in (0.3, 0.6):
+        child = subprocess.Popen([__import__("sys").executable, "-c", code])
+        wait_for(lambda: cache.exists() and any(n.startswith(".unpacking-") for n in os.listdir(cache)),
+                 "the unpacking to begin", timeout=20)
+        __import__("time").sleep(delay / 10)
+        child.kill()
+        child.wait()
+        wait_for(lambda: not any(n.startswith(".unpacking-") for n in os.listdir(cache)),
+                 "the guard to remove the staging directory", timeout=10)
