@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-engines demos test unit notebooks bench clean
+.PHONY: setup setup-engines demos test unit notebooks bench soak clean
 setup: $(VENV)/.installed
 
 # the engines, the reference runtimes and Go: for the test suite only (`make demos` stays quick)
@@ -30,6 +30,10 @@ unit: setup
 
 notebooks: setup-engines
 	$(PY) -m pytest --run-privileged tests/notebooks
+
+# 1,000 starts of five shapes, 4 at a time, half SIGKILLed at random moments; then zero leftovers
+soak: setup-engines
+	$(PY) -m moby_dick.testing.stress --runs 1000 --parallel 4
 
 bench: setup
 	bash scripts/setup-system runc crun bubblewrap busybox-static
