@@ -376,3 +376,66 @@ save("08-oci-and-the-engine-stack", [
     "- prctl(2) `PR_SET_CHILD_SUBREAPER`; unix(7) `SCM_RIGHTS`; pty(7)\n"
     "- this project's `moby_dick/lifecycle.py`, `state.py`, `oci.py`, `oci_cli.py`, and the README section on moby-dick-oci"),
 ])
+
+save("09-not-the-hosts-root", [
+ md("# 09 · Not the host's root: capabilities, no_new_privs, seccomp, masked paths\n\n"
+    "**Learning goals**\n"
+    "- read a process's capability sets in `/proc/self/status` and name what docker's 14 capabilities leave out\n"
+    "- explain no_new_privs and why a setuid binary cannot give a container its privileges back\n"
+    "- read a seccomp filter: the allow-list, the calls gated by a capability, the i386 entry point\n"
+    "- tell the escapes the hardening closes: CVE-2019-5736 (the runtime's binary through `/proc/self/exe`), "
+    "CVE-2024-21626 (a leaked directory descriptor), CVE-2022-0492 (a cgroup v1 `release_agent`), each shown here "
+    "by its negative control inside a container, never against the host"),
+ IMPORTS,
+ md("## Root, in pieces\n\nSince Linux 2.2 \"root\" is a set of about 41 **capabilities** (capabilities(7)): CAP_SYS_ADMIN (mounts, "
+    "namespaces...), CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_NET_ADMIN... A process has five sets; the **bounding** set caps "
+    "what it and its children can ever hold again. With `--rootfs`, moby-dick keeps docker's 14 and drops the rest from "
+    "every set before `execve`. The final phase of the plan shows it, in runc's order:"),
+ code("from moby_dick.cgroups import Layout\n"
+      "layout = Layout('v1', {c: ('/sys/fs/cgroup/' + c, '/') for c in ('memory', 'pids', 'cpuacct', 'freezer', 'devices')},\n"
+      "                frozenset(('memory', 'pids', 'cpuacct', 'freezer', 'devices')))\n"
+      "the_plan = plan(ContainerSpec(('sh',), rootfs='/srv/rootfs'), layout)\n"
+      "for step in the_plan.final:\n    print(step)"),
+ md("**no_new_privs** (`prctl(PR_SET_NO_NEW_PRIVS)`): from then on `execve` never grants more, so a setuid-root binary "
+    "in the image runs with the caller's ids. **seccomp** (seccomp(2)): a BPF program the kernel runs on every syscall; "
+    "moby-dick compiles docker's rules with libseccomp. Here is the start of the compiled filter, in libseccomp's "
+    "readable form (no root needed):"),
+ code("from moby_dick import seccomp\nfrom moby_dick.capabilities import DOCKER_DEFAULT\n"
+      "program = seccomp.compile_profile(seccomp.default_profile(DOCKER_DEFAULT))\n"
+      "text = seccomp.compile_profile(seccomp.default_profile(DOCKER_DEFAULT), readable=True).decode()\n"
+      "print(len(program) // 8, 'BPF instructions;', text.count('action ALLOW'), 'ALLOW actions')\n"
+      "print('\\n'.join(line for line in text.splitlines() if 'arch' in line or 'keyctl' in line or 'default action' in line)[:1500])"),
+ md("## The protections, live\n\nThe demo runs the same busybox shell twice: with moby-dick's defaults, and, as the **negative control**, "
+    "with `--privileged`. Its program reads its own `/proc/self/status` after `execve`, tries `unshare -u`, and looks at two masked paths."),
+ code("report = course.lesson_demo('security')\nev = report.evidence if report else None"),
+ md("### Picture: the capability bits, this run"),
+ code("if ev:\n    pictures.measured_bars([('capabilities held', {'--rootfs': bin(int(ev['default']['CapEff'], 16)).count('1'),\n"
+      "                                                     '--privileged': bin(int(ev['control']['CapEff'], 16)).count('1')}, 14)],\n"
+      "                           title='effective capabilities of the container\\'s program (red: docker\\'s 14)');"),
+ md("## The lesson checks itself"),
+ code("course.assert_held(report)"),
+ md("## The escape history, told through the controls\n\n"
+    "- **CVE-2019-5736** (runc): a container process opened `/proc/<runc pid>/exe` and overwrote the host's runc binary. "
+    "moby-dick's `--init` is the host's Python interpreter; it is made **not dumpable**, so `/proc/1/exe`, `fd`, `cwd`, "
+    "`root` and `map_files` do not open for the container's root (no CAP_SYS_PTRACE). "
+    "`tests/integration/test_security.py::test_the_init_is_not_dumpable...` shows the control: with `--privileged` the link reads.\n"
+    "- **CVE-2024-21626** (runc): a directory descriptor of the host leaked into the container, and `..` from it walked to the "
+    "host's root. moby-dick closes every inherited descriptor in the child and marks everything above stdio close-on-exec "
+    "(`close_range`); `test_descriptors_the_caller_leaks_do_not_reach_the_container` leaks one on purpose.\n"
+    "- **CVE-2022-0492**: on cgroup v1, writing a `release_agent` from a container ran a program on the host. The container's "
+    "`/sys/fs/cgroup` is read-only, mount is refused by the filter and by the missing CAP_SYS_ADMIN, so no fresh cgroup fs can be mounted."),
+ md("## Exercise 1\n\nHow many capabilities does the container's program hold with `--rootfs`? Answer with a number. "
+    "Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: a number"),
+ code("course.self_check(answer, solution=14, evidence=bin(int(ev['default']['CapEff'], 16)).count('1') if ev else None,\n"
+      "                  question='capabilities of a --rootfs container')"),
+ md("## Exercise 2\n\nIs `unshare -u` (a new UTS namespace) allowed inside a `--rootfs` container? Answer True or False. "
+    "Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: True or False"),
+ code("course.self_check(answer, solution=False, evidence=(ev['default']['unshare'] == 'allowed') if ev else None,\n"
+      "                  question='unshare allowed inside')"),
+ md("## Further reading\n- capabilities(7), prctl(2) (`PR_SET_NO_NEW_PRIVS`, `PR_CAPBSET_DROP`, `PR_SET_DUMPABLE`), seccomp(2), "
+    "seccomp_rule_add(3)\n- docker's default seccomp profile and its documentation; runc's `libcontainer/init_linux.go`\n"
+    "- the advisories of CVE-2019-5736, CVE-2024-21626 and CVE-2022-0492\n"
+    "- this project's `moby_dick/security.py`, `capabilities.py`, `seccomp.py`, `masks.py`"),
+])

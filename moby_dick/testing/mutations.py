@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
-KINDS = ("uts", "ipc", "net", "mnt", "pid", "propagation", "cgroup", "pivot_root", "init", "gate")
+KINDS = ("uts", "ipc", "net", "mnt", "pid", "propagation", "cgroup", "pivot_root", "init", "gate", "security")
+SECURITY_STEPS = ("DropBoundingSet", "KeepCapabilities", "SetCapabilities", "NoNewPrivileges", "InstallSeccomp",
+                  "MaskPaths", "ReadOnlyPaths")
 
 
 def without(the_plan, kind: str):
     """A copy of ``the_plan`` in which ``kind`` is not isolated (a namespace kind, "propagation",
-    "cgroup", "pivot_root", "init", or "gate": the OCI start gate)."""
+    "cgroup", "pivot_root", "init", "gate": the OCI start gate, or "security": capabilities, no_new_privs,
+    seccomp and the masked paths)."""
     from ..cgroups import PlaceInCgroup
     from ..mounts import MakeRootPrivate
     from ..namespaces import UnshareNamespaces
@@ -30,6 +33,8 @@ def without(the_plan, kind: str):
         if kind == "pivot_root" and isinstance(step, PivotRoot):
             return ChrootOnly(step.new_root)
         if kind == "gate" and type(step).__name__ == "AwaitStart":
+            return None
+        if kind == "security" and type(step).__name__ in SECURITY_STEPS:
             return None
         return step
 
