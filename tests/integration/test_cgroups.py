@@ -44,11 +44,14 @@ def test_pids_limit_stops_a_fork_bomb():
 
 
 def test_cpus_limit_throttles_a_busy_loop():
-    busy = ["timeout", "1", "sh", "-c", "while :; do :; done"]
-    limited = run(busy, limits=Limits(cpus=0.5), seed_tmpfs=False)
-    control = run(busy, accounting=True, seed_tmpfs=False)
-    assert limited.stats["cpu_seconds"] <= 0.65 and limited.stats["cpu_throttled"] > 0
-    assert control.stats["cpu_seconds"] >= 0.7
+    # the limited loop and its control run at the same moment (the cpu demo's gather), so that a loaded
+    # machine loads both: the control is judged against its neighbour, not against a fixed share
+    from moby_dick.demos import cpu
+
+    evidence = cpu.gather()
+    limited, control = evidence["limited"], evidence["control"]
+    assert limited["cpu_seconds"] <= 0.65 and limited["cpu_throttled"] > 0
+    assert not control["cpu_throttled"] and control["cpu_seconds"] > limited["cpu_seconds"]
 
 
 def test_the_cgroup_is_beneath_our_own_holds_the_container_and_is_removed():
