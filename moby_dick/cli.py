@@ -54,6 +54,9 @@ options:
   --stats                at exit, print peak memory, CPU time and refused forks, from the cgroup
   --cap-add CAP, --cap-drop CAP   with --rootfs: adjust docker's default capabilities (names, or ALL)
   --privileged           with --rootfs: every capability, no seccomp, no masked paths, all devices
+  --device HOST[:CONTAINER[:rwm]]  with --rootfs: a device node of the host, allowed by the device cgroup
+  --sysctl KEY=VALUE     with --rootfs: a namespaced kernel setting (kernel.msg*, kernel.sem, kernel.shm*,
+                         fs.mqueue.*, net.* with a network namespace of its own)
   --security-opt OPT     no-new-privileges=false | seccomp=unconfined | seccomp=PROFILE.json
                          (with --rootfs the container is not the host's root: docker's capabilities,
                          no_new_privs, seccomp, masked /proc paths, a device cgroup; without --rootfs it
@@ -99,6 +102,8 @@ _OPTIONS = {
     "--cap-drop": ("cap_drop", True, None),
     "--privileged": ("privileged", False, None),
     "--security-opt": ("security_opt", True, None),
+    "--device": ("devices", True, None),
+    "--sysctl": ("sysctls", True, None),
     "--dry-run": ("dry_run", False, None),
 }
 
@@ -130,6 +135,8 @@ class Invocation:
         self.cap_drop: list = []
         self.security_opt: list = []
         self.privileged = False
+        self.devices: list = []
+        self.sysctls: list = []
 
     def spec(self):
         from .spec import ContainerSpec
@@ -143,7 +150,8 @@ class Invocation:
                              env=tuple(self.env), user=self.user, jail=self.jail, limits=self.limits(),
                              cgroup_parent=self.cgroup_parent, accounting=self.stats, cgroupns=self.cgroupns,
                              cap_add=tuple(self.cap_add), cap_drop=tuple(self.cap_drop), privileged=self.privileged,
-                             security_opt=tuple(self.security_opt))
+                             security_opt=tuple(self.security_opt), devices=tuple(self.devices),
+                             sysctls=tuple(self.sysctls))
 
     def limits(self):
         texts = (self.memory, self.memory_swap, self.pids_limit, self.cpus, self.cpu_shares)
@@ -208,7 +216,7 @@ def parse_args(args: list[str]) -> Invocation:
             value = args.pop(0)
         if allowed and value not in allowed:
             raise UsageError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
-        if attribute in ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt"):
+        if attribute in ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt", "devices", "sysctls"):
             getattr(invocation, attribute).append(value)
         else:
             setattr(invocation, attribute, value)

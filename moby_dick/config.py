@@ -91,8 +91,8 @@ class Hook(Record):
 class Device(Record):
     """A device node to create in the container (runtime-spec ``linux.devices[]``)."""
 
-    __slots__ = ("path", "type", "major", "minor", "file_mode", "uid", "gid")
-    DEFAULTS = {"file_mode": 0o666, "uid": 0, "gid": 0}
+    __slots__ = ("path", "type", "major", "minor", "file_mode", "uid", "gid", "access")
+    DEFAULTS = {"file_mode": 0o666, "uid": 0, "gid": 0, "access": "rwm"}
 
 
 class IdMap(Record):
@@ -186,7 +186,7 @@ def from_spec(spec, environ=None) -> Config:
         else:
             env = dict(environ or {})
         env.update(parse_env(spec.env))
-    from .security import settings
+    from .security import parse_devices, parse_sysctls, settings
 
     secure = settings(spec)
     process = Process(args=tuple(spec.argv), env=None if env is None else tuple(env.items()), cwd=spec.workdir,
@@ -210,4 +210,6 @@ def from_spec(spec, environ=None) -> Config:
                   tmpfs_on_host=() if spec.rootfs else spec.tmpfs_paths,
                   seccomp=secure.seccomp if secure else None,
                   masked_paths=secure.masked_paths if secure else (), readonly_paths=secure.readonly_paths if secure else (),
-                  resources=secure.resources if secure else None)
+                  resources=secure.resources if secure else None,
+                  devices=parse_devices(spec.devices) if spec.rootfs else (),
+                  sysctl=parse_sysctls(spec.sysctls, spec.share) if spec.rootfs else ())

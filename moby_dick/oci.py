@@ -320,6 +320,6 @@ def device_rules(rules, devices=()) -> list[tuple[bool, str]]:
             continue  # deny everything: the first write does it
         ordered.append((bool(rule.get("allow")), text))
     ordered += [(True, rule) for rule in DEFAULT_DEVICE_RULES]
-    ordered += [(True, f"{'c' if d.type == 'u' else d.type} {d.major}:{d.minor} rwm") for d in devices
+    ordered += [(True, f"{'c' if d.type == 'u' else d.type} {d.major}:{d.minor} {d.access}") for d in devices
                 if d.type != "p"]  # a fifo is no device: the device cgroup has no rule for it
     return ordered

@@ -52,9 +52,9 @@ def settings(spec) -> Settings | None:
 
     options = parse_security_opt(spec.security_opt)
     if not spec.rootfs:
-        if spec.cap_add or spec.cap_drop or spec.privileged or spec.security_opt:
-            raise UsageError("--cap-add, --cap-drop, --privileged and --security-opt need --rootfs: without a root "
-                             "of its own the container is the host's root anyway")
+        if spec.cap_add or spec.cap_drop or spec.privileged or spec.security_opt or spec.devices or spec.sysctls:
+            raise UsageError("--cap-add, --cap-drop, --privileged, --security-opt, --device and --sysctl need --rootfs: "
+                             "without a root of its own the container is the host's root anyway")
         return None
     if spec.privileged:  # every capability the runtime holds (capabilities None: root's are kept as they are)
         return Settings(None, options.get("no-new-privileges", False), None, (), (), None, "privileged")
@@ -70,6 +70,57 @@ def settings(spec) -> Settings | None:
         profile, label = load_profile(seccomp), seccomp
     return Settings(Capabilities(caps, caps, (), caps, ()), options.get("no-new-privileges", True), profile,
                     MASKED_PATHS, READONLY_PATHS, DENY_ALL_DEVICES, label)
+
+
+IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+               "kernel.shmmni", "kernel.shm_rmid_forced")
+
+
+def parse_sysctls(items, share=frozenset()) -> tuple:
+    """``("net.ipv4.ip_forward=1", ...)`` -> ``(("net.ipv4.ip_forward", "1"), ...)``, namespaced keys only
+    (docker's rule): what the container changes must be its own namespace's, never the host's."""
+    pairs = []
+    for item in items:
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not equals or not key or "/" in key or ".." in key:
+            raise UsageError(f'--sysctl "{item}": write KEY=VALUE, e.g. net.ipv4.ping_group_range="0 0"')
+        if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+            if "ipc" in share:
+                raise UsageError(f'--sysctl {key}: it would change the host\'s IPC settings (--ipc host)')
+        elif key.startswith("net."):
+            if "net" in share:
+                raise UsageError(f'--sysctl {key}: it would change the host\'s network settings (--network host)')
+        else:
+            raise UsageError(f'--sysctl {key}: not a namespaced setting; only kernel.msg*, kernel.sem, kernel.shm*, '
+                             "fs.mqueue.* and net.* are the container's own")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def parse_devices(items) -> tuple:
+    """``("/dev/fuse", "/dev/sda:/dev/xvda:r")`` -> config.Device records read from the host's nodes."""
+    import os
+    import stat
+
+    from .config import Device
+
+    devices = []
+    for item in items:
+        host, _, rest = item.partition(":")
+        container, _, access = rest.partition(":")
+        container = container or host
+        if not host.startswith("/") or not container.startswith("/") or (access and set(access) - set("rwm")):
+            raise UsageError(f'--device "{item}": write HOST[:CONTAINER[:rwm]] with absolute paths')
+        try:
+            st = os.stat(host)
+        except OSError as error:
+            raise UsageError(f'--device "{host}": {error.strerror}') from None
+        if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+            raise UsageError(f'--device "{host}" is not a device node')
+        devices.append(Device(container, "c" if stat.S_ISCHR(st.st_mode) else "b", os.major(st.st_rdev),
+                              os.minor(st.st_rdev), st.st_mode & 0o777, access=access or "rwm"))
+    return tuple(devices)
 
 
 def parse_security_opt(items) -> dict:

@@ -29,18 +29,19 @@ class ContainerSpec(Record):
     (default: moby-dick's own); accounting: a cgroup even without limits, for Result.stats; cgroupns:
     "private" or "host" (None: private with a rootfs, host without). With a rootfs the container is not
     the host's root (moby_dick/security.py): cap_add, cap_drop (names, "ALL"), privileged (docker's
-    --privileged), security_opt ("no-new-privileges=false", "seccomp=unconfined|PATH") adjust that.
+    --privileged), security_opt ("no-new-privileges=false", "seccomp=unconfined|PATH") adjust that;
+    devices: "HOST[:CONTAINER[:rwm]]" texts (docker's --device); sysctls: "KEY=VALUE" texts, namespaced keys only.
     """
 
     __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
                  "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir",
                  "limits", "cgroup_parent", "accounting", "cgroupns", "cap_add", "cap_drop", "privileged",
-                 "security_opt")
+                 "security_opt", "devices", "sysctls")
     DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
                 "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
                 "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs",
                 "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None, "cap_add": (),
-                "cap_drop": (), "privileged": False, "security_opt": ()}
+                "cap_drop": (), "privileged": False, "security_opt": (), "devices": (), "sysctls": ()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,7 +50,7 @@ class ContainerSpec(Record):
         object.__setattr__(self, "share", frozenset(self.share))
         object.__setattr__(self, "volumes", tuple(self.volumes))
         object.__setattr__(self, "env", tuple(self.env))
-        for name in ("cap_add", "cap_drop", "security_opt"):
+        for name in ("cap_add", "cap_drop", "security_opt", "devices", "sysctls"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property

@@ -128,3 +128,29 @@ def test_bad_security_input_is_one_line_and_leaves_nothing(cli, secure_rootfs):
         assert done.returncode == 125 and done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr, args
     done = cli("--cap-add", "SYS_ADMIN", "true")  # without a rootfs: refused, it would mean nothing
     assert done.returncode == 125 and b"--rootfs" in done.stderr
+
+
+def test_a_device_given_with_device_is_usable_and_others_are_not(secure_rootfs):
+    allowed = run(["sh", "-c", "head -c 0 /dev/fuse && echo fuse-opened"], capture=True, rootfs=secure_rootfs,
+                  devices=("/dev/fuse",))
+    assert "fuse-opened" in allowed.text
+    # the control: the same device (10:229), made by hand without --device, is refused by the device cgroup
+    refused = run(["sh", "-c", "mknod /dev/other c 10 229; head -c 0 /dev/other || echo other-refused"],
+                  capture=True, rootfs=secure_rootfs)
+    assert "other-refused" in refused.text and "Operation not permitted" in refused.stderr.decode()
+
+
+def test_a_namespaced_sysctl_changes_the_containers_namespace_only(secure_rootfs):
+    with open("/proc/sys/kernel/msgmax") as file:
+        host_before = file.read()
+    inside = run(["cat", "/proc/sys/kernel/msgmax"], capture=True, rootfs=secure_rootfs, sysctls=("kernel.msgmax=4321",))
+    assert inside.text.strip() == "4321"
+    with open("/proc/sys/kernel/msgmax") as file:
+        assert file.read() == host_before  # the IPC namespace's own value, not the host's
+    from moby_dick import UsageError
+
+    for bad in ("kernel.hostname=x", "vm.swappiness=1", "nonsense"):
+        with pytest.raises(UsageError):
+            run(["true"], rootfs=secure_rootfs, sysctls=(bad,))
+    with pytest.raises(UsageError):  # net.* with the host's network namespace would change the host
+        run(["true"], rootfs=secure_rootfs, sysctls=("net.ipv4.ip_forward=1",), share={"net"})
