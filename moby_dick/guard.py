@@ -63,17 +63,12 @@ class Guard:
 
 
 def _close_all_but(keep: set[int]) -> None:
+    from .syscalls import KERNEL
+
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    keep = keep | {0, 1, 2}
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    KERNEL.close_all_but(keep | {0, 1, 2})
 
 
 def _set_process_name(name: bytes) -> None:

@@ -127,11 +127,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         theirs.close()
         forks_pid_one = any(type(step).__name__ == "ForkIntoPidNamespace" for step in the_plan.child)
 
-        class Handle:  # what _converse fills in
-            pid = 0
-            namespaces: dict = {}
-            _child = child
-            _status = None
+        started = _Started(child)
 
         def on_pid1(number):
             nonlocal pid
@@ -148,16 +144,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
                 run_hooks(config.hooks, when, current)
             return "go", current
 
-        def on_pty(payload, fds):
-            from .terminal import send_to_console_socket
-
-            try:
-                send_to_console_socket(console_socket, fds[0])
-            finally:
-                for fd in fds:
-                    os.close(fd)
-
-        _converse(ours, the_plan, kernel, Handle, {"pid1": on_pid1, "hooks": on_hooks, "pty": on_pty},
+        _converse(ours, the_plan, kernel, started, {"pid1": on_pid1, "hooks": on_hooks, "pty": _pty_to(console_socket)},
                   until_ready=True)
         if not forks_pid_one:
             pass  # the child is the container's process itself: it is left to the caller's subreaper
@@ -186,6 +173,26 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
             if end is not None:
                 end.close()
         os.close(lock)
+
+
+class _Started:
+    """What the runtime's side of the channel learns about a start (runner._converse fills it in)."""
+
+    def __init__(self, child: int):
+        self.pid, self.namespaces, self.value, self._child, self._status = 0, {}, None, child, None
+
+
+def _pty_to(console_socket: str | None):
+    """The runtime's handler for "pty": pass the master it carries on to the engine's console socket."""
+    def on_pty(payload, fds):
+        from .terminal import send_to_console_socket
+
+        try:
+            send_to_console_socket(console_socket, fds[0])
+        finally:
+            for fd in fds:
+                os.close(fd)
+    return on_pty
 
 
 def _write_pid_file(path: str, pid: int) -> None:
@@ -443,30 +450,18 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
         child_main(the_plan, kernel, theirs, os.getppid(), (None, None, None))
     theirs.close()
 
-    class Handle:
-        pid = 0
-        namespaces: dict = {}
-        _child = child
-        _status = None
+    started = _Started(child)
 
     def on_pid1(number):
         if detach:
             kernel.waitpid(child, 0)
 
-    def on_pty(payload, fds):
-        from .terminal import send_to_console_socket
-
-        try:
-            send_to_console_socket(console_socket, fds[0])
-        finally:
-            for fd in fds:
-                os.close(fd)
-
     try:
-        _converse(ours, the_plan, kernel, Handle, {"pid1": on_pid1, "pty": on_pty}, until_ready=detach)
+        _converse(ours, the_plan, kernel, started, {"pid1": on_pid1, "pty": _pty_to(console_socket)},
+                  until_ready=detach)
     except BaseException:
-        if Handle.pid:
-            kernel.kill(Handle.pid, signal.SIGKILL)
+        if started.pid:
+            kernel.kill(started.pid, signal.SIGKILL)
         if not detach:
             try:
                 kernel.waitpid(child, 0)
@@ -476,7 +471,7 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     finally:
         ours.close()
     if pid_file:
-        _write_pid_file(pid_file, Handle.pid)
+        _write_pid_file(pid_file, started.pid)
     if detach:
         return 0
     _, status = kernel.waitpid(child, 0)

@@ -131,11 +131,15 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple) -> None
             else:
                 code = run_final(the_plan.final, kernel, channel)
         except BaseException as error:
-            if isinstance(error, ExecError):
-                code = error.exit_code
-            report_failure(channel, error)
+            code = _failed(channel, error)
     finally:
         os._exit(code)
+
+
+def _failed(channel, error: BaseException) -> int:
+    """Report ``error`` on the channel; the exit status it means (docker's 126/127 for exec, else 125)."""
+    report_failure(channel, error)
+    return error.exit_code if isinstance(error, ExecError) else 125
 
 
 def _final_or_report(steps, kernel, channel) -> None:
@@ -144,8 +148,6 @@ def _final_or_report(steps, kernel, channel) -> None:
     try:
         code = run_final(steps, kernel, channel)
     except BaseException as error:
-        if isinstance(error, ExecError):
-            code = error.exit_code
-        report_failure(channel, error)
+        code = _failed(channel, error)
     finally:
         os._exit(code)
