@@ -55,6 +55,7 @@ options:
   --cap-add CAP, --cap-drop CAP   with --rootfs: adjust docker's default capabilities (names, or ALL)
   --privileged           with --rootfs: every capability, no seccomp, no masked paths, all devices
   --device HOST[:CONTAINER[:rwm]]  with --rootfs: a device node of the host, allowed by the device cgroup
+  --userns host|private  private: root inside is an unprivileged id outside (moby-dick's subordinate range)
   --sysctl KEY=VALUE     with --rootfs: a namespaced kernel setting (kernel.msg*, kernel.sem, kernel.shm*,
                          fs.mqueue.*, net.* with a network namespace of its own)
   --security-opt OPT     no-new-privileges=false | seccomp=unconfined | seccomp=PROFILE.json
@@ -103,6 +104,7 @@ _OPTIONS = {
     "--privileged": ("privileged", False, None),
     "--security-opt": ("security_opt", True, None),
     "--device": ("devices", True, None),
+    "--userns": ("userns", True, ("host", "private")),
     "--sysctl": ("sysctls", True, None),
     "--dry-run": ("dry_run", False, None),
 }
@@ -136,6 +138,7 @@ class Invocation:
         self.security_opt: list = []
         self.privileged = False
         self.devices: list = []
+        self.userns = "host"
         self.sysctls: list = []
 
     def spec(self):
@@ -151,7 +154,7 @@ class Invocation:
                              cgroup_parent=self.cgroup_parent, accounting=self.stats, cgroupns=self.cgroupns,
                              cap_add=tuple(self.cap_add), cap_drop=tuple(self.cap_drop), privileged=self.privileged,
                              security_opt=tuple(self.security_opt), devices=tuple(self.devices),
-                             sysctls=tuple(self.sysctls))
+                             sysctls=tuple(self.sysctls), userns=self.userns)
 
     def limits(self):
         texts = (self.memory, self.memory_swap, self.pids_limit, self.cpus, self.cpu_shares)

@@ -176,6 +176,12 @@ def from_spec(spec, environ=None) -> Config:
         root = Root(spec.rootfs, spec.read_only, spec.jail, not spec.read_only)
     if spec.wants_cgroup and spec.private_cgroupns:  # unshared by PID 1 once it is in its cgroup
         kinds.append("cgroup")
+    uid_mappings = gid_mappings = ()
+    if spec.userns == "private":
+        from .userns import private_maps
+
+        kinds.append("user")
+        uid_mappings, gid_mappings = private_maps()
     hostname = spec.effective_hostname
     env = None
     if spec.rootfs or spec.env:
@@ -196,7 +202,8 @@ def from_spec(spec, environ=None) -> Config:
     mounts: list = []
     if spec.rootfs:
         mounts += DEFAULT_MOUNTS
-        if spec.wants_cgroup and spec.private_cgroupns:
+        if spec.wants_cgroup and spec.private_cgroupns and spec.userns != "private":
+            # (a v1 cgroup file system cannot be mounted from a user namespace: the kernel refuses it)
             mounts.append(Mount("/sys/fs/cgroup", "cgroup", "cgroup", ("nosuid", "noexec", "nodev", "ro")))
         mounts += [parse_volume(volume) for volume in spec.volumes]
     elif "pid" in kinds and spec.propagation != "unchanged":
@@ -212,4 +219,5 @@ def from_spec(spec, environ=None) -> Config:
                   masked_paths=secure.masked_paths if secure else (), readonly_paths=secure.readonly_paths if secure else (),
                   resources=secure.resources if secure else None,
                   devices=parse_devices(spec.devices) if spec.rootfs else (),
-                  sysctl=parse_sysctls(spec.sysctls, spec.share) if spec.rootfs else ())
+                  sysctl=parse_sysctls(spec.sysctls, spec.share) if spec.rootfs else (),
+                  uid_mappings=uid_mappings, gid_mappings=gid_mappings)

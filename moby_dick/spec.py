@@ -30,18 +30,20 @@ class ContainerSpec(Record):
     "private" or "host" (None: private with a rootfs, host without). With a rootfs the container is not
     the host's root (moby_dick/security.py): cap_add, cap_drop (names, "ALL"), privileged (docker's
     --privileged), security_opt ("no-new-privileges=false", "seccomp=unconfined|PATH") adjust that;
-    devices: "HOST[:CONTAINER[:rwm]]" texts (docker's --device); sysctls: "KEY=VALUE" texts, namespaced keys only.
+    devices: "HOST[:CONTAINER[:rwm]]" texts (docker's --device); sysctls: "KEY=VALUE" texts, namespaced keys only;
+    userns: "host" (the caller's ids, docker's default for root) or "private" (root inside is moby-dick's
+    unprivileged subordinate range outside, see moby_dick/userns.py).
     """
 
     __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
                  "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir",
                  "limits", "cgroup_parent", "accounting", "cgroupns", "cap_add", "cap_drop", "privileged",
-                 "security_opt", "devices", "sysctls")
+                 "security_opt", "devices", "sysctls", "userns")
     DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
                 "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
                 "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs",
                 "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None, "cap_add": (),
-                "cap_drop": (), "privileged": False, "security_opt": (), "devices": (), "sysctls": ()}
+                "cap_drop": (), "privileged": False, "security_opt": (), "devices": (), "sysctls": (), "userns": "host"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

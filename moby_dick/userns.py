@@ -58,3 +58,75 @@ class WriteIdMaps(Record):
         uid = map_text(self.uid_mappings).strip().replace("\n", ", ")
         gid = map_text(self.gid_mappings).strip().replace("\n", ", ")
         return f'write "{uid}" to /proc/N/uid_map and "{gid}" to gid_map; send "ids-mapped"'
+
+
+# ---- moby-dick's own subordinate range, for --userns private --------------------------------------
+
+SUBORDINATE_NAME = "moby-dick"
+RANGE_SIZE = 65536
+FIRST_ID = 100000
+
+
+def parse_subordinate(text: str) -> list[tuple[str, int, int]]:
+    """/etc/subuid or /etc/subgid text -> [(name, start, count)] (subuid(5)). Pure."""
+    entries = []
+    for line in text.splitlines():
+        parts = line.strip().split(":")
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            entries.append((parts[0], int(parts[1]), int(parts[2])))
+    return entries
+
+
+def free_range(entries, size: int = RANGE_SIZE, first: int = FIRST_ID) -> int:
+    """The lowest start >= first, aligned to size, whose range overlaps no entry. Pure."""
+    start = first
+    while any(start < other + count and other < start + size for _, other, count in entries):
+        start += size
+    return start
+
+
+def own_range(path: str, create: bool) -> int | None:
+    """moby-dick's range start in ``path`` (/etc/subuid or /etc/subgid); with ``create`` (root), add one
+    that no other entry uses when there is none."""
+    import fcntl
+    import os
+
+    try:
+        with open(path) as file:
+            entries = parse_subordinate(file.read())
+    except FileNotFoundError:
+        entries = []
+    for name, start, count in entries:
+        if name == SUBORDINATE_NAME and count >= RANGE_SIZE:
+            return start
+    if not create:
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # two first runs at once must not both append
+        with open(path) as file:
+            entries = parse_subordinate(file.read())
+        for name, start, count in entries:
+            if name == SUBORDINATE_NAME and count >= RANGE_SIZE:
+                return start
+        start = free_range(entries)
+        os.lseek(fd, 0, os.SEEK_END)
+        os.write(fd, f"{SUBORDINATE_NAME}:{start}:{RANGE_SIZE}\n".encode())
+        return start
+    finally:
+        os.close(fd)
+
+
+def private_maps(euid: int | None = None) -> tuple:
+    """--userns private as root: (uid maps, gid maps) from moby-dick's ranges, created on first use."""
+    import os
+
+    from .config import IdMap
+    from .errors import UsageError
+
+    root = (os.geteuid() if euid is None else euid) == 0
+    uid_start, gid_start = own_range("/etc/subuid", root), own_range("/etc/subgid", root)
+    if uid_start is None or gid_start is None:
+        raise UsageError(f'--userns private: no "{SUBORDINATE_NAME}" range in /etc/subuid and /etc/subgid; as root '
+                         f'moby-dick adds one itself, or add "{SUBORDINATE_NAME}:{FIRST_ID}:{RANGE_SIZE}" to both')
+    return (IdMap(0, uid_start, RANGE_SIZE),), (IdMap(0, gid_start, RANGE_SIZE),)

@@ -60,6 +60,8 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
             problems.append(f'user "{spec.user}": give numeric UID or UID:GID')
         elif int(uid) > MAX_ID or (gid and int(gid) > MAX_ID):
             problems.append(f'user "{spec.user}": ids go up to {MAX_ID} (a 32-bit id; 4294967295 means "none")')
+    if spec.userns not in ("host", "private"):
+        problems.append(f'--userns "{spec.userns}": choose host or private')
     if spec.cgroup_parent is not None and ".." in spec.cgroup_parent.split("/"):
         problems.append(f'--cgroup-parent "{spec.cgroup_parent}": ".." would leave moby-dick\'s own cgroup')
     return problems
@@ -132,6 +134,13 @@ def rootfs_problems(spec: ContainerSpec) -> list[str]:
             return []  # checked while it is unpacked
         return [f'rootfs "{rootfs}" is not a directory or a tarball ({", ".join(TARBALL_SUFFIXES)})']
     problems = []
+    if spec.userns == "private":  # the mapped root is "others" for the host's directories
+        for path in [rootfs, *(parse_volume(v).source for v in spec.volumes)]:
+            blocked = unsearchable_ancestor(path)
+            if blocked:
+                problems.append(f'--userns private: the container\'s root (an unprivileged id outside) cannot reach '
+                                f'"{path}": "{blocked}" is not searchable by others; chmod o+x it or use another place')
+                break
     if spec.function is None and spec.argv and not command_in_rootfs(rootfs, spec.argv[0], spec.workdir):
         name = os.fsdecode(spec.argv[0])
         problems.append(f'rootfs "{rootfs}" has no command "{name}" (looked in /bin, /usr/bin, /sbin, ...)')
@@ -145,6 +154,20 @@ def rootfs_problems(spec: ContainerSpec) -> list[str]:
         if missing:
             problems.append(f'--read-only: rootfs "{rootfs}" lacks the mount points {", ".join(missing)}')
     return problems
+
+
+def unsearchable_ancestor(path: str) -> str | None:
+    """The first directory on the way to ``path`` that others may not search (no o+x), or None."""
+    current = "/"
+    for part in os.path.abspath(path).strip("/").split("/"):
+        current = os.path.join(current, part)
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return None
+        if os.path.isdir(current) and not mode & 0o001:
+            return current
+    return None
 
 
 def command_in_rootfs(rootfs: str, command, workdir: str | None = None) -> bool:
