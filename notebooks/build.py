@@ -439,3 +439,52 @@ save("09-not-the-hosts-root", [
     "- the advisories of CVE-2019-5736, CVE-2024-21626 and CVE-2022-0492\n"
     "- this project's `moby_dick/security.py`, `capabilities.py`, `seccomp.py`, `masks.py`"),
 ])
+
+save("10-user-namespaces", [
+ md("# 10 · User namespaces: root inside, nobody outside\n\n"
+    "**Learning goals**\n"
+    "- read a process's id map (`/proc/<pid>/uid_map`) and explain what \"root inside\" means outside\n"
+    "- follow the round trip that maps the ids: the child unshares, the runtime writes the maps, the child goes on\n"
+    "- see that files a container's root makes belong to an unprivileged id on the host, and that a root-owned host "
+    "directory stays closed to it\n"
+    "- explain why `hostname josh` works for the container's root and changes nothing outside: capabilities count "
+    "relative to the user namespace that owns the UTS namespace"),
+ IMPORTS,
+ md("## Id maps\n\nA user namespace (user_namespaces(7)) has its own uids and gids and a **map** to its parent's: `0 100000 65536` "
+    "means ids 0-65535 inside are 100000-165535 outside. Only a process with CAP_SETUID in the *parent* namespace may "
+    "write a map of more than its own id, so the child asks and the runtime writes (`setgroups`, `gid_map`, `uid_map`). "
+    "The other namespaces are unshared after it, so that the new user namespace owns them, and its root has every "
+    "capability *over them* and over nothing else (capabilities(7)). The plan shows the exchange:"),
+ code("from moby_dick.config import IdMap, Namespace, from_spec\n"
+      "seed = from_spec(ContainerSpec(('sh',)))  # the seed's container, plus a user namespace and its maps:\n"
+      "config = seed.replace(namespaces=seed.namespaces + (Namespace('user'),),\n"
+      "                      uid_mappings=(IdMap(0, 100000, 65536),), gid_mappings=(IdMap(0, 100000, 65536),))\n"
+      "print(describe(plan(config)))"),
+ md("## Root inside, nobody outside, live\n\nThe demo runs one script with `--userns private` and, as the **negative control**, "
+    "with `--userns host`; the host reads the container's PID 1 uid and the owner of the file it made."),
+ code("report = course.lesson_demo('userns')\nev = report.evidence if report else None"),
+ md("### Picture: who the container's root is, seen from the host"),
+ code("if ev:\n    pictures.measured_bars([('uid on the host', {'--userns private': ev['private']['host_uid'],\n"
+      "                                                 '--userns host': ev['host']['host_uid']}, None)],\n"
+      "                           title='PID 1 of the container, as /proc/<pid>/status shows it to the host');"),
+ md("## The lesson checks itself"),
+ code("course.assert_held(report)"),
+ md("## Why `hostname josh` works, and changes nothing\n\n`sethostname(2)` asks for CAP_SYS_ADMIN *in the user namespace that owns "
+    "the UTS namespace*. The container's UTS namespace was made after its user namespace, so it is owned by it, and the "
+    "container's root has that capability there; the host's UTS namespace is owned by the initial user namespace, where "
+    "the container's root is uid 100000 with no capabilities at all. The same rule decides mounts, network settings and "
+    "IPC objects: each is allowed over what the container's user namespace owns, refused over the rest."),
+ md("## Exercise 1\n\nWhich uid does the host see for the container's root under `--userns private` on this machine? "
+    "Answer with a number. Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: a number"),
+ code("course.self_check(answer, solution=100000, evidence=ev['private']['host_uid'] if ev else None,\n"
+      "                  question=\"the host's uid of the container's root\")"),
+ md("## Exercise 2\n\nCan the container's root (with `--userns private`) write into a host directory owned by the host's root "
+    "with mode 755? Answer True or False. Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: True or False"),
+ code("course.self_check(answer, solution=False, evidence=ev['private']['host_dir_written'] if ev else None,\n"
+      "                  question='the container root writes a root-owned host directory')"),
+ md("## Further reading\n- user_namespaces(7) (\"Defining user and group ID mappings\", \"Interaction of user namespaces and other "
+    "types of namespaces\"), subuid(5), newuidmap(1)\n- capabilities(7), \"Capabilities and user namespaces\"\n"
+    "- this project's `moby_dick/userns.py` and the README section on user namespaces"),
+])

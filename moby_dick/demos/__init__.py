@@ -23,7 +23,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass, field
 
-NAMES = ("hostname", "ipc", "network", "mount", "pid", "init", "jail", "memory", "pids", "cpu", "oci", "security")
+NAMES = ("hostname", "ipc", "network", "mount", "pid", "init", "jail", "memory", "pids", "cpu", "oci", "security", "userns")
 
 
 class CannotRun(Exception):

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-KINDS = ("uts", "ipc", "net", "mnt", "pid", "propagation", "cgroup", "pivot_root", "init", "gate", "security")
+KINDS = ("uts", "ipc", "net", "mnt", "pid", "user", "propagation", "cgroup", "pivot_root", "init", "gate", "security")
 SECURITY_STEPS = ("DropBoundingSet", "KeepCapabilities", "SetCapabilities", "NoNewPrivileges", "InstallSeccomp",
                   "MaskPaths", "ReadOnlyPaths")
 
@@ -36,11 +36,15 @@ def without(the_plan, kind: str):
             return None
         if kind == "security" and type(step).__name__ in SECURITY_STEPS:
             return None
+        if kind == "user" and type(step).__name__ == "RequestIdMaps":
+            return None  # no user namespace: nothing to map
         return step
 
     if kind not in KINDS:
         raise ValueError(f"unknown isolation {kind!r}; choose from {', '.join(KINDS)}")
     changed = the_plan.map(change)
+    if kind == "user":
+        changed = changed.replace(on_map_ids=())
     if kind == "init":  # moby-dick's init never starts: the command is PID 1 itself
         config = changed.config
         changed = changed.replace(config=config.replace(process=config.process.replace(init=False)))

@@ -41,6 +41,7 @@ def test_demo_holds_with_its_control(name):
     ("cpu", "cgroup", "in one second it got about half a CPU-second"),
     ("oci", "gate", "after create the program has not run: PID 1 is still the runtime, waiting at the gate"),
     ("security", "security", "no_new_privs is on and a seccomp filter is installed"),
+    ("userns", "user", "outside, its PID 1 is an unprivileged uid"),
 ])
 def test_removing_the_isolation_makes_the_demo_fail(monkeypatch, name, removed, failing_claim):
     monkeypatch.setattr(moby_dick.runner, "plan", plan_without(removed))
