@@ -23,6 +23,7 @@ USAGE = """\
 usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
        moby-dick mkrootfs DIR [--from busybox|host]
        moby-dick cleanup
+       moby-dick doctor [--json]
 
 Run COMMAND in new UTS, IPC, network, mount and PID namespaces.
 
@@ -168,6 +169,12 @@ class Invocation:
 def parse_args(args: list[str]) -> Invocation:
     """argv (without the program name) -> Invocation. Pure; raises UsageError."""
     args = list(args)
+    if args and args[0] == "doctor":
+        if args[1:] not in ([], ["--json"]):
+            raise UsageError("usage: moby-dick doctor [--json]")
+        invocation = Invocation("doctor")
+        invocation.stats = args[1:] == ["--json"]  # (reused as the --json switch)
+        return invocation
     if args and args[0] == "cleanup":
         if len(args) > 1:
             raise UsageError("cleanup takes no arguments")
@@ -243,6 +250,10 @@ def main(args: list[str] | None = None) -> int:
             return 0
         if invocation.action == "cleanup":
             return _cleanup()
+        if invocation.action == "doctor":
+            from .doctor import report
+
+            return report(as_json=invocation.stats)
         if invocation.action == "mkrootfs":
             from .mkrootfs import mkrootfs
 
@@ -338,4 +349,8 @@ def one_line(text: str) -> str:
 
 
 def entry() -> None:
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `moby-dick doctor | head`: the reader left; that is not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
