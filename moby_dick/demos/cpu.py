@@ -37,8 +37,10 @@ def claims(ev):
               f"{lim['cpu_seconds']:.2f} s of CPU"),
         claim("the kernel throttled it, and counted it", (lim["cpu_throttled"] or 0) > 0,
               f"nr_throttled {lim['cpu_throttled']}"),
-        claim("control without a quota, at the same moment: never throttled, and more CPU than the limited loop",
-              not ctl["cpu_throttled"] and ctl["cpu_seconds"] > lim["cpu_seconds"],
+        # The kernel's own counter is the evidence: on a saturated machine the control may get less than
+        # half a CPU too, but the bandwidth controller never held it back (judged at the same moment).
+        claim("control without a quota, at the same moment: it ran and the kernel never throttled it",
+              ctl["cpu_throttled"] == 0 and ctl["cpu_seconds"] > 0.05,
               f"{ctl['cpu_seconds']:.2f} s of CPU, nr_throttled {ctl['cpu_throttled']}", control=True),
     ]
 

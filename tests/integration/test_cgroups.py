@@ -51,7 +51,7 @@ def test_cpus_limit_throttles_a_busy_loop():
     evidence = cpu.gather()
     limited, control = evidence["limited"], evidence["control"]
     assert limited["cpu_seconds"] <= 0.65 and limited["cpu_throttled"] > 0
-    assert not control["cpu_throttled"] and control["cpu_seconds"] > limited["cpu_seconds"]
+    assert control["cpu_throttled"] == 0 and control["cpu_seconds"] > 0.05  # ran, never held back
 
 
 def test_the_cgroup_is_beneath_our_own_holds_the_container_and_is_removed():
