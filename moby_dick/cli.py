@@ -106,6 +106,8 @@ _OPTIONS = {
     "--security-opt": ("security_opt", True, None),
     "--device": ("devices", True, None),
     "--userns": ("userns", True, ("host", "private")),
+    "-d": ("detach", False, None), "--detach": ("detach", False, None),
+    "--name": ("name", True, None),
     "--sysctl": ("sysctls", True, None),
     "--dry-run": ("dry_run", False, None),
 }
@@ -140,6 +142,8 @@ class Invocation:
         self.privileged = False
         self.devices: list = []
         self.userns = "host"
+        self.detach = False
+        self.name = None
         self.sysctls: list = []
 
     def spec(self):
@@ -166,9 +170,21 @@ class Invocation:
         return parse_limits(*texts)
 
 
+ENGINE_VERBS = ("ps", "exec", "logs", "stop", "kill", "rm", "wait", "inspect")
+NO_REGISTRY = ("pull", "push", "images", "build", "login")
+
+
 def parse_args(args: list[str]) -> Invocation:
-    """argv (without the program name) -> Invocation. Pure; raises UsageError."""
+    """argv (without the program name) -> Invocation. Pure; raises UsageError. The first word decides: a
+    moby-dick subcommand is one; anything else is the seed's form (`moby-dick ip a`)."""
     args = list(args)
+    if args and args[0] in NO_REGISTRY:
+        raise UsageError(f"{args[0]}: moby-dick has no registry client and never goes to the network; make a root "
+                         "file system with `moby-dick mkrootfs DIR`, or give a directory or a tarball to --rootfs")
+    if args and args[0] in ENGINE_VERBS:
+        invocation = Invocation(args[0])
+        invocation.argv = args[1:]
+        return invocation
     if args and args[0] == "doctor":
         if args[1:] not in ([], ["--json"]):
             raise UsageError("usage: moby-dick doctor [--json]")
@@ -250,6 +266,8 @@ def main(args: list[str] | None = None) -> int:
             return 0
         if invocation.action == "cleanup":
             return _cleanup()
+        if invocation.action in ENGINE_VERBS:
+            return _engine(invocation.action, invocation.argv)
         if invocation.action == "doctor":
             from .doctor import report
 
@@ -272,11 +290,78 @@ def main(args: list[str] | None = None) -> int:
         return 130
 
 
+def _engine(verb: str, words: list) -> int:
+    """ps, exec, logs, stop, kill, rm, wait, inspect (moby_dick/engine.py), with docker's flags."""
+    from . import engine
+
+    flags = {"-a": "all", "--all": "all", "-f": "force", "--force": "force", "--follow": "follow"}
+    values = {"-t": "time", "--time": "time", "-s": "signal", "--signal": "signal", "-e": "env", "--env": "env",
+              "-w": "workdir", "--workdir": "workdir"}
+    options: dict = {"env": []}
+    words = list(words)
+    while words and words[0].startswith("-") and not (verb == "exec" and options.get("_id")):
+        word = words.pop(0)
+        if verb == "logs" and word == "-f":
+            options["follow"] = True
+        elif word in flags:
+            options[flags[word]] = True
+        elif word in values and words:
+            value = words.pop(0)
+            if values[word] == "env":
+                options["env"].append(value)
+            else:
+                options[values[word]] = value
+        elif word in ("-i", "-t", "-it", "--interactive", "--tty") and verb == "exec":
+            continue  # the exec'd process shares moby-dick's own stdio (no pty of its own yet)
+        else:
+            raise UsageError(f"{verb}: unknown option {word}")
+    if verb == "ps":
+        rows = engine.ps(options.get("all", False))
+        print(f"{'CONTAINER ID':14}{'NAME':20}{'STATUS':14}COMMAND")
+        for row in rows:
+            print(f"{row['id']:14}{row['name'][:19]:20}{row['status']:14}{row['command']}")
+        return 0
+    if not words:
+        raise UsageError(f"{verb}: name the container (its name, id or a unique id prefix)")
+    reference, rest = words[0], words[1:]
+    if verb == "exec":
+        if not rest:
+            raise UsageError("exec: give the command to run in the container")
+        return engine.execute(reference, rest, options["env"], options.get("workdir"))
+    if rest and verb != "exec":
+        raise UsageError(f"{verb}: one container at a time")
+    if verb == "logs":
+        engine.logs(reference, options.get("follow", False))
+    elif verb == "stop":
+        text = options.get("time", "10")
+        if not text.isdigit():
+            raise UsageError(f'stop -t "{text}": give whole seconds')
+        engine.stop(reference, float(text))
+    elif verb == "kill":
+        from .lifecycle import parse_signal
+
+        engine.kill(reference, parse_signal(options.get("signal", "KILL")))
+    elif verb == "rm":
+        engine.rm(reference, options.get("force", False))
+    elif verb == "wait":
+        print(engine.wait(reference))
+    elif verb == "inspect":
+        import json
+
+        print(json.dumps(engine.inspect(reference), indent=2))
+    return 0
+
+
 def _run(invocation: Invocation) -> int:
     from . import validate
     from .runner import block_forwarded_signals, start
 
     spec = invocation.spec()
+    if invocation.detach:
+        from .engine import run_detached
+
+        print(run_detached(spec, invocation.name))
+        return 0
     if invocation.dry_run:
         from .plan import describe, plan
 

@@ -80,6 +80,19 @@ def state_json(state: ContainerState, status: str | None = None) -> bytes:
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
            console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True) -> ContainerState:
     """``gate=False`` is the demo's negative control: PID 1 execs at once, as if `start` came with `create`."""
+    bundle = os.path.abspath(bundle)
+    config, _ = load_config(bundle)
+    problems = config_problems(config)
+    if problems:
+        raise UsageError(problems[0])
+    return create_from_config(root, container_id, config, bundle=bundle, pid_file=pid_file,
+                              console_socket=console_socket, preserve_fds=preserve_fds, kernel=kernel, gate=gate)
+
+
+def create_from_config(root: str, container_id: str, config, *, bundle: str = "", pid_file: str | None = None,
+                       console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True,
+                       stdio: tuple = (None, None, None), labels: dict | None = None) -> ContainerState:
+    """The lifecycle's create from a typed spec (the OCI front end, or `moby-dick run -d`)."""
     from . import runner  # its `plan`: the one a test replaces to remove an isolation (testing/mutations.py)
     from .cgroups import detect
     from .channel import Channel
@@ -88,11 +101,6 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     from .syscalls import KERNEL
 
     kernel = kernel or KERNEL
-    bundle = os.path.abspath(bundle)
-    config, document = load_config(bundle)
-    problems = config_problems(config)
-    if problems:
-        raise UsageError(problems[0])
     if config.process.terminal and not console_socket:
         raise UsageError("process.terminal is true: give --console-socket (a unix socket for the pty master)")
     if not config.cgroup_path:  # runc's default: <the runtime's own cgroup>/<id>
@@ -106,7 +114,12 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
     gate_fd = -1
     try:
         state.save(id=container_id, bundle=bundle, pid=0, created=now_rfc3339(),
-                   annotations=dict(config.annotations), config=os.path.join(bundle, "config.json"))
+                   annotations=dict(config.annotations), config=os.path.join(bundle, "config.json") if bundle else "",
+                   labels=labels or {})
+        if labels is not None:  # made from the CLI: keep the typed spec, as OCI, for exec and inspect
+            from .oci import to_oci
+
+            state.save(oci=json.dumps(to_oci(config)))
         gate_fd = os.open(state.gate_path, os.O_PATH | os.O_CLOEXEC)
         the_plan = runner.plan(config, detect(), gate_fd=gate_fd, preserve_fds=preserve_fds)
         if not gate:
@@ -123,7 +136,7 @@ def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = 
         child = kernel.fork()
         if child == 0:
             ours.close()
-            child_main(the_plan, kernel, theirs, 0, (None, None, None))
+            child_main(the_plan, kernel, theirs, 0, stdio)
         theirs.close()
         forks_pid_one = any(type(step).__name__ == "ForkIntoPidNamespace" for step in the_plan.child)
 
@@ -233,8 +246,19 @@ def start(root: str, container_id: str, timeout: float = 30.0) -> None:
             os.unlink(state.gate_path)
         except FileNotFoundError:
             pass
-    config, _ = load_config(state.data["bundle"])
-    run_hooks(config.hooks, "poststart", state_json(state, "running"), warn=_warn)
+    run_hooks(_hooks_of(state), "poststart", state_json(state, "running"), warn=_warn)
+
+
+def _hooks_of(state: ContainerState) -> tuple:
+    """The hooks of the container's bundle (none for a container `moby-dick run -d` made)."""
+    config_path = state.data.get("config") or ""
+    if not config_path or not os.path.exists(config_path):
+        return ()
+    try:
+        config, _ = load_config(os.path.dirname(config_path))
+    except UsageError:
+        return ()
+    return config.hooks
 
 
 def _warn(message: str) -> None:
@@ -313,14 +337,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
         cgroup = _cgroup_of(state)
         if cgroup is not None:
             cgroup.remove()  # kills what is left (--all semantics) and removes the directories
-        bundle = state.data.get("bundle")
-        if bundle and os.path.exists(os.path.join(bundle, "config.json")):
-            try:
-                config, _ = load_config(bundle)
-            except UsageError:
-                config = None
-            if config is not None:
-                run_hooks(config.hooks, "poststop", state_json(state, "stopped"), warn=_warn)
+        run_hooks(_hooks_of(state), "poststop", state_json(state, "stopped"), warn=_warn)
         state.remove()
     finally:
         if lock >= 0:
@@ -399,7 +416,7 @@ def run(root: str, container_id: str, bundle: str, **options) -> int:
 
 
 def exec_process(root: str, container_id: str, process_doc: dict, *, detach: bool = False,
-                 pid_file: str | None = None, console_socket: str | None = None, kernel=None) -> int:
+                 pid_file: str | None = None, console_socket: str | None = None, kernel=None, seccomp=None) -> int:
     """A new process in a running container: every namespace of PID 1 joined, its cgroup, the final
     phase. Attached: returns its exit status. Detached: returns 0 once it runs (its pid in pid_file)."""
     from .channel import Channel
@@ -425,7 +442,9 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     joins = tuple(Namespace(kind, f"/proc/{state.pid}/ns/{kind}") for kind in
                   ("cgroup", "ipc", "uts", "net", "pid", "mnt") if kind in theirs_ns and theirs_ns[kind] != ours_ns.get(kind))
     cgroup = _cgroup_of(state)
-    config = Config(process=process, namespaces=joins, cgroup=False)
+    if seccomp is None and state.data.get("config") and os.path.exists(state.data["config"]):
+        seccomp = load_config(os.path.dirname(state.data["config"]))[0].seccomp  # the container's own filter
+    config = Config(process=process, namespaces=joins, cgroup=False, seccomp=seccomp)
     the_plan = plan(config)
     from .pid import ForkIntoPidNamespace
 
