@@ -460,8 +460,6 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     the_plan = the_plan.replace(init=tuple(init))
     kernel.prepare()
     import_needs(the_plan)
-    if not detach:
-        kernel.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
     ours, theirs = Channel.pair()
     child = kernel.fork()
     if child == 0:
