@@ -21,8 +21,15 @@ from .errors import MobyError, UsageError
 
 USAGE = """\
 usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
+       moby-dick run -d [--name NAME] --rootfs DIR [OPTIONS] COMMAND [ARG...]
+       moby-dick ps [-a] | logs [-f] C | exec [-e K=V] [-w DIR] C CMD... | stop [-t S] C | kill [-s SIG] C
+       moby-dick rm [-f] C | wait C | inspect C          (C: a name, an id or a unique id prefix)
        moby-dick mkrootfs DIR [--from busybox|host]
        moby-dick cleanup
+       moby-dick doctor [--json]
+
+The first word decides: a subcommand above is the subcommand; anything else is the seed's form
+(moby-dick /bin/bash, moby-dick ip a); `moby-dick run CMD` or `moby-dick -- CMD` always runs CMD.
        moby-dick doctor [--json]
 
 Run COMMAND in new UTS, IPC, network, mount and PID namespaces.
