@@ -30,7 +30,6 @@ usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
 
 The first word decides: a subcommand above is the subcommand; anything else is the seed's form
 (moby-dick /bin/bash, moby-dick ip a); `moby-dick run CMD` or `moby-dick -- CMD` always runs CMD.
-       moby-dick doctor [--json]
 
 Run COMMAND in new UTS, IPC, network, mount and PID namespaces.
 
