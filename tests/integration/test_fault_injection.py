@@ -22,9 +22,11 @@ SHAPES = {
     "rootfs": lambda rootfs: ContainerSpec(("true",), rootfs=rootfs, user="1000:1000"),
     "limits": lambda rootfs: ContainerSpec(("true",), limits=parse_limits(memory="64m", pids="50")),
     "read-only": lambda rootfs: ContainerSpec(("true",), rootfs=rootfs, read_only=True, volumes=("/etc:/root:ro",)),
+    "user namespace": lambda rootfs: ContainerSpec(("true",), userns="private"),
 }
 # what each shape calls through the kernel door, parent and child (the plan's steps)
 SYSCALLS = ("fork", "unshare", "mount", "sethostname", "pivot_root", "umount2", "mkdir", "write_file", "open_in_root",
+            "setresgid",
             "setresuid", "setgroups", "capset", "install_seccomp", "close_range", "prctl4", "symlink_in_root")
 ERRNOS = (errno.EPERM, errno.ENOMEM, errno.EINVAL, errno.ENOSPC, errno.EACCES)
 
