@@ -114,6 +114,7 @@ _OPTIONS = {
     "--userns": ("userns", True, ("host", "private")),
     "-d": ("detach", False, None), "--detach": ("detach", False, None),
     "--name": ("name", True, None),
+    "--rm": ("remove", False, None),
     "--sysctl": ("sysctls", True, None),
     "--dry-run": ("dry_run", False, None),
 }
@@ -150,6 +151,7 @@ class Invocation:
         self.userns = "host"
         self.detach = False
         self.name = None
+        self.remove = False  # --rm: an attached run is always removed; a detached one when it exits
         self.sysctls: list = []
 
     def spec(self):
@@ -366,7 +368,7 @@ def _run(invocation: Invocation) -> int:
     if invocation.detach:
         from .engine import run_detached
 
-        print(run_detached(spec, invocation.name))
+        print(run_detached(spec, invocation.name, remove=invocation.remove))
         return 0
     if invocation.dry_run:
         from .plan import describe, plan

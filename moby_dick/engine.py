@@ -53,8 +53,9 @@ def log_path(state) -> str:
     return os.path.join(os.path.dirname(state.dir), f"{state.id}.log")
 
 
-def run_detached(spec, name: str | None = None, root: str = ROOT) -> str:
-    """Start ``spec`` detached under a monitor; return its id once it runs."""
+def run_detached(spec, name: str | None = None, root: str = ROOT, remove: bool = False) -> str:
+    """Start ``spec`` detached under a monitor; return its id once it runs. ``remove`` (docker's --rm):
+    the monitor deletes the container, and its log, once PID 1 has exited."""
     from .config import from_spec
 
     if not spec.rootfs:
@@ -74,7 +75,7 @@ def run_detached(spec, name: str | None = None, root: str = ROOT) -> str:
     monitor = os.fork()
     if monitor == 0:  # the monitor
         os.close(read_end)
-        _monitor(root, container_id, config, name, " ".join(map(str, spec.argv)), write_end)
+        _monitor(root, container_id, config, name, " ".join(map(str, spec.argv)), write_end, remove)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         word = pipe.read()
@@ -84,7 +85,7 @@ def run_detached(spec, name: str | None = None, root: str = ROOT) -> str:
     return container_id
 
 
-def _monitor(root: str, container_id: str, config, name, command: str, report: int) -> None:
+def _monitor(root: str, container_id: str, config, name, command: str, report: int, remove: bool = False) -> None:
     from . import lifecycle
     from .syscalls import KERNEL
 
@@ -116,6 +117,8 @@ def _monitor(root: str, container_id: str, config, name, command: str, report: i
                 file.write(str(exit_code))
         except OSError:
             pass  # removed with -f meanwhile
+        if remove:
+            rm(container_id, force=True, root=root)
     except BaseException:
         code = 1
     finally:

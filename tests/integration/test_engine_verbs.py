@@ -102,3 +102,13 @@ def test_cli_run_detached_and_rm_through_the_command_line(cli, rootfs):
     assert cli("rm", name).returncode == 125  # running: refused without -f
     assert cli("rm", "-f", name).returncode == 0
     assert name.encode() not in cli("ps", "-a").stdout
+
+
+def test_rm_flag_removes_a_detached_container_when_it_exits(root, rootfs):
+    container_id = engine.run_detached(ContainerSpec(("sh", "-c", "exit 0"), rootfs=rootfs), "gone", root=root,
+                                       remove=True)
+    deadline = time.monotonic() + 10
+    while os.path.exists(os.path.join(root, container_id)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(os.path.join(root, container_id)) and engine.ps(True, root=root) == []
+    assert not os.path.exists(os.path.join(root, f"{container_id}.log"))
