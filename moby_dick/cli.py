@@ -143,6 +143,7 @@ class Invocation:
         self.memory = self.memory_swap = self.pids_limit = self.cpus = self.cpu_shares = None
         self.cgroup_parent = self.cgroupns = None
         self.stats = False
+        self.json = False  # doctor --json
         self.cap_add: list = []
         self.cap_drop: list = []
         self.security_opt: list = []
@@ -197,7 +198,7 @@ def parse_args(args: list[str]) -> Invocation:
         if args[1:] not in ([], ["--json"]):
             raise UsageError("usage: moby-dick doctor [--json]")
         invocation = Invocation("doctor")
-        invocation.stats = args[1:] == ["--json"]  # (reused as the --json switch)
+        invocation.json = args[1:] == ["--json"]
         return invocation
     if args and args[0] == "cleanup":
         if len(args) > 1:
@@ -279,7 +280,7 @@ def main(args: list[str] | None = None) -> int:
         if invocation.action == "doctor":
             from .doctor import report
 
-            return report(as_json=invocation.stats)
+            return report(as_json=invocation.json)
         if invocation.action == "mkrootfs":
             from .mkrootfs import mkrootfs
 

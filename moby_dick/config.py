@@ -168,7 +168,7 @@ def parse_volume(text: str) -> Mount:
 def from_spec(spec, environ=None) -> Config:
     """ContainerSpec (the CLI's and the API's shape) -> Config. ``environ``: the caller's environment,
     inherited without a rootfs (as the seed's execvp did); a rootfs gets a clean one, as docker gives."""
-    from .process import DEFAULT_PATH
+    from .finalize import DEFAULT_PATH
 
     kinds = [kind for kind in ("mnt", "uts", "ipc", "net", "pid") if kind not in spec.share]
     root = None

@@ -97,7 +97,7 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
     from .cgroups import detect
     from .channel import Channel
     from .process import child_main
-    from .runner import Host, _converse, _run_host_phase, _run_in_order, import_needs
+    from .runner import Host, _converse, _run_host_phase, _run_in_order, prepare_steps
     from .syscalls import KERNEL
 
     kernel = kernel or KERNEL
@@ -124,10 +124,11 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
         the_plan = runner.plan(config, detect(), gate_fd=gate_fd, preserve_fds=preserve_fds)
         if not gate:
             the_plan = the_plan.map(lambda step: None if type(step).__name__ == "AwaitStart" else step)
-        if the_plan.cgroup is not None:
+        if the_plan.cgroup is not None:  # named before it exists: a create killed meanwhile leaves delete --force
+            # the directories to remove; saved again below with the parents the host phase made
             state.save(cgroup={"dirs": the_plan.cgroup.dirs, "version": the_plan.cgroup.layout.version})
         kernel.prepare()
-        import_needs(the_plan)
+        prepare_steps(the_plan)
         _run_host_phase(the_plan, host)
         if the_plan.cgroup is not None:
             state.save(cgroup={"dirs": the_plan.cgroup.dirs, "made": the_plan.cgroup.made,
@@ -159,8 +160,6 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
 
         _converse(ours, the_plan, kernel, started, {"pid1": on_pid1, "hooks": on_hooks, "pty": _pty_to(console_socket)},
                   until_ready=True)
-        if not forks_pid_one:
-            pass  # the child is the container's process itself: it is left to the caller's subreaper
         if pid_file:
             _write_pid_file(pid_file, pid)
         for action in host.cleanup:  # success: the guard stands down, the cgroup stays for `delete`
@@ -425,7 +424,7 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     from .oci import _process
     from .plan import plan
     from .process import child_main
-    from .runner import _converse, import_needs
+    from .runner import _converse, prepare_steps
     from .syscalls import KERNEL
 
     kernel = kernel or KERNEL
@@ -459,7 +458,7 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     init.insert(len(init) - 1, CheckExecutable(process.args, process.env, process.cwd))
     the_plan = the_plan.replace(init=tuple(init))
     kernel.prepare()
-    import_needs(the_plan)
+    prepare_steps(the_plan)
     ours, theirs = Channel.pair()
     child = kernel.fork()
     if child == 0:

@@ -32,7 +32,6 @@ import _signal as signal
 from .errors import ExecError, MobyError, SyscallError
 # Everything the child needs is imported here, before the fork: after pivot_root the standard
 # library and this package may be out of reach, so the child must never import anything.
-from .finalize import DEFAULT_PATH  # noqa: F401  (the front ends' default $PATH)
 from .pid import run_init
 from .syscalls import PR_SET_DUMPABLE, PR_SET_NAME, PR_SET_PDEATHSIG
 

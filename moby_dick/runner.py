@@ -253,7 +253,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     try:
         the_plan = plan(from_spec(spec, os.environ))
         kernel.prepare()
-        import_needs(the_plan)
+        prepare_steps(the_plan)
     except BaseException:
         _run_in_order(host.cleanup)
         raise
@@ -305,9 +305,10 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     return container
 
 
-def import_needs(the_plan) -> None:
-    """Import, in the runtime, every module a step will use in the container: after ``pivot_root``
-    nothing can be imported (the standard library may be out of reach)."""
+def prepare_steps(the_plan) -> None:
+    """In the runtime, before the fork: import every module a step will use in the container (after
+    ``pivot_root`` nothing can be imported: the standard library may be out of reach) and let steps
+    prepare what they need (the seccomp program is compiled or read from its cache here)."""
     for step in the_plan.steps():
         for name in getattr(step, "needs", ()):
             __import__(name)

@@ -24,7 +24,6 @@ import json
 import os
 
 from .errors import MobyError, UsageError
-from .records import Record
 
 CACHE_DIR = "/var/cache/moby-dick/seccomp"
 CLONE_NAMESPACE_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
@@ -104,10 +103,9 @@ SUBARCHES = {"SCMP_ARCH_X86_64": ("SCMP_ARCH_X86", "SCMP_ARCH_X32"), "SCMP_ARCH_
 def default_profile(capabilities=()) -> dict:
     """docker's default semantics, for a container holding ``capabilities``, in docker's JSON format."""
     caps = set(capabilities)
-    rules = [{"names": list(ALLOWED), "action": "SCMP_ACT_ALLOW"},
-             {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": []}]
-    rules = [rules[0]] + [{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                           "args": [{"index": 0, "value": value, "op": "SCMP_CMP_EQ"}]} for value in PERSONALITIES]
+    rules = [{"names": list(ALLOWED), "action": "SCMP_ACT_ALLOW"}]
+    rules += [{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+               "args": [{"index": 0, "value": value, "op": "SCMP_CMP_EQ"}]} for value in PERSONALITIES]
     for cap, names in GATED.items():
         if cap in caps:
             rules.append({"names": list(names), "action": "SCMP_ACT_ALLOW"})

@@ -173,7 +173,7 @@ def unsearchable_ancestor(path: str) -> str | None:
 def command_in_rootfs(rootfs: str, command, workdir: str | None = None) -> bool:
     """Does ``command`` name something in ``rootfs``, by path or on the default $PATH? (A symlink
     counts: it may be absolute, resolved only once inside.)"""
-    from .process import DEFAULT_PATH
+    from .finalize import DEFAULT_PATH
 
     name = os.fsdecode(command)
     if "/" in name:
