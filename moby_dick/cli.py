@@ -22,7 +22,8 @@ from .errors import MobyError, UsageError
 USAGE = """\
 usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
        moby-dick run -d [--name NAME] --rootfs DIR [OPTIONS] COMMAND [ARG...]
-       moby-dick ps [-a] | logs [-f] C | exec [-e K=V] [-w DIR] C CMD... | stop [-t S] C | kill [-s SIG] C
+       moby-dick ps [-a] | logs [-f] C | exec [-i] [-t] [-u U] [-e K=V] [-w DIR] C CMD...
+       moby-dick stop [-t S] C | kill [-s SIG] C
        moby-dick rm [-f] C | wait C | inspect C          (C: a name, an id or a unique id prefix)
        moby-dick mkrootfs DIR [--from busybox|host]
        moby-dick cleanup
@@ -34,8 +35,9 @@ The first word decides: a subcommand above is the subcommand; anything else is t
 Run COMMAND in new UTS, IPC, network, mount and PID namespaces.
 
 options:
-  --hostname NAME        hostname inside the container (default: containerhostname)
-  --tmpfs PATH           also mount a tmpfs on PATH (absolute; repeatable)
+  -h, --hostname NAME    hostname inside the container (default: containerhostname)
+  --tmpfs PATH[:OPTS]    also mount a tmpfs on PATH (absolute; repeatable); OPTS as docker's:
+                         size=64m,mode=1777,uid=N,gid=N,ro,noexec ... (default nosuid,nodev,mode=1777)
   --no-mytmp             do not mount the seed's tmpfs on /mytmp
   --uts private|host     share the host's hostname namespace (a negative control)
   --ipc private|host     share the host's System V IPC namespace
@@ -47,8 +49,14 @@ options:
   --read-only            with --rootfs: no copy-on-write layer, a read-only root
   -v, --volume HOST:CONTAINER[:ro]   bind a host path into the rootfs (repeatable)
   -w, --workdir DIR      the command's working directory
-  -e, --env KEY=VALUE    set an environment variable (repeatable)
-  -u, --user UID[:GID]   run the command as this user
+  -e, --env KEY=VALUE    set an environment variable (repeatable); -e KEY: moby-dick's own value
+  --env-file FILE        KEY=VALUE lines (# comments, blank lines skipped), before the -e ones
+  --entrypoint CMD       run CMD with COMMAND's words as its arguments (COMMAND may then be empty)
+  -u, --user USER[:GROUP]  run the command as this user: names or ids; names are looked up in the
+                         rootfs's /etc/passwd and /etc/group (the host's without --rootfs)
+  -t, --tty              a terminal of the container's own (a pty); moby-dick relays it
+  -i, --interactive      with -t: your keys go to the container (-it); stdin is always
+                         the container's in the foreground, never with -d
   --jail pivot|chroot    chroot: a plain chroot, escapable (the jail demo's negative control)
   --memory SIZE          memory limit (64m, 1g ...); the kernel's OOM killer stops the container
   --memory-swap SIZE     memory plus swap limit (-1: unlimited swap)
@@ -73,7 +81,7 @@ options:
                          what / becomes in the new mount namespace before anything is mounted
                          (unchanged reproduces the seed's propagation bug)
   --dry-run              print the whole plan (host, child, runtime, init, final phases), and exit
-  -h, --help             show this help
+  --help                 show this help (-h alone too)
   --version              show the version
 
 exit status: the command's; 128+N if signal N killed it; 125 moby-dick failed;
@@ -117,7 +125,14 @@ _OPTIONS = {
     "--rm": ("remove", False, None),
     "--sysctl": ("sysctls", True, None),
     "--dry-run": ("dry_run", False, None),
+    "-i": ("interactive", False, None), "--interactive": ("interactive", False, None),
+    "-t": ("tty", False, None), "--tty": ("tty", False, None),
+    "--env-file": ("env_files", True, None),
+    "--entrypoint": ("entrypoint", True, None),
+    "-h": ("hostname", True, None),
 }
+REPEATABLE = ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt", "devices", "sysctls", "env_files")
+COMBINABLE = "dit"  # single-letter flags docker lets one write together: -it, -dit
 
 
 class Invocation:
@@ -154,21 +169,32 @@ class Invocation:
         self.name = None
         self.remove = False  # --rm: an attached run is always removed; a detached one when it exits
         self.sysctls: list = []
+        self.interactive = self.tty = False
+        self.env_files: list = []
+        self.entrypoint: str | None = None
 
     def spec(self):
         from .spec import ContainerSpec
 
         share = {kind for kind, mode in (("uts", self.uts), ("ipc", self.ipc), ("net", self.net),
                                          ("pid", self.pid)) if mode == "host"}
-        return ContainerSpec(argv=tuple(self.argv), hostname=self.hostname, tmpfs=tuple(self.tmpfs),
+        console_size = None
+        if self.tty:
+            from .terminal import window_size
+
+            console_size = window_size(0)
+        argv = ([self.entrypoint] if self.entrypoint else []) + list(self.argv)
+        env = [item for path in self.env_files for item in read_env_file(path)] + self.env
+        return ContainerSpec(argv=tuple(argv), hostname=self.hostname, tmpfs=tuple(self.tmpfs),
                              seed_tmpfs=not self.no_mytmp, share=frozenset(share),
                              propagation=self.propagation, init=self.init, rootfs=self.rootfs,
                              read_only=self.read_only, volumes=tuple(self.volumes), workdir=self.workdir,
-                             env=tuple(self.env), user=self.user, jail=self.jail, limits=self.limits(),
+                             env=tuple(env), user=self.user, jail=self.jail, limits=self.limits(),
                              cgroup_parent=self.cgroup_parent, accounting=self.stats, cgroupns=self.cgroupns,
                              cap_add=tuple(self.cap_add), cap_drop=tuple(self.cap_drop), privileged=self.privileged,
                              security_opt=tuple(self.security_opt), devices=tuple(self.devices),
-                             sysctls=tuple(self.sysctls), userns=self.userns)
+                             sysctls=tuple(self.sysctls), userns=self.userns, tty=self.tty,
+                             console_size=console_size)
 
     def limits(self):
         texts = (self.memory, self.memory_swap, self.pids_limit, self.cpus, self.cpu_shares)
@@ -229,13 +255,16 @@ def parse_args(args: list[str]) -> Invocation:
         if word == "--":
             args.pop(0)
             break
-        if word in ("-h", "--help"):
+        if word == "--help" or (word == "-h" and len(args) == 1):  # docker's -h NAME is the hostname
             return Invocation("help")
         if word == "--version":
             return Invocation("version")
         if not word.startswith("-") or word == "-":
             break
         args.pop(0)
+        if word[1] != "-" and len(word) > 2 and word not in _OPTIONS and all(c in COMBINABLE for c in word[1:]):
+            args[:0] = [f"-{letter}" for letter in word[1:]]  # -it: -i -t
+            continue
         name, has_value, value = word.partition("=")
         if name not in _OPTIONS:
             raise UsageError(f"unknown option {name!r}; see moby-dick --help")
@@ -251,14 +280,34 @@ def parse_args(args: list[str]) -> Invocation:
             value = args.pop(0)
         if allowed and value not in allowed:
             raise UsageError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
-        if attribute in ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt", "devices", "sysctls"):
+        if attribute in REPEATABLE:
             getattr(invocation, attribute).append(value)
         else:
             setattr(invocation, attribute, value)
-    if not args:
+    if not args and not invocation.entrypoint:
         raise UsageError("no command given; try: moby-dick /bin/sh")
     invocation.argv = args
     return invocation
+
+
+def read_env_file(path: str) -> list[str]:
+    """docker's --env-file: one KEY=VALUE (or KEY, for moby-dick's own value) per line; blank lines and
+    lines starting with # are skipped; leading blanks are dropped; the value is taken as written."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as file:
+            lines = file.read().splitlines()
+    except OSError as error:
+        raise UsageError(f'--env-file "{path}": {error.strerror}') from None
+    items = []
+    for number, line in enumerate(lines, 1):
+        line = line.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key = line.partition("=")[0]
+        if not key or any(c.isspace() for c in key):
+            raise UsageError(f'--env-file "{path}", line {number}: "{key}" is not a variable name (KEY=VALUE)')
+        items.append(line)
+    return items
 
 
 def main(args: list[str] | None = None) -> int:
@@ -305,12 +354,19 @@ def _engine(verb: str, words: list) -> int:
 
     flags = {"-a": "all", "--all": "all", "-f": "force", "--force": "force", "--follow": "follow"}
     values = {"-t": "time", "--time": "time", "-s": "signal", "--signal": "signal", "-e": "env", "--env": "env",
-              "-w": "workdir", "--workdir": "workdir"}
+              "-w": "workdir", "--workdir": "workdir", "-u": "user", "--user": "user"}
+    if verb == "exec":  # docker exec's -t is the terminal, stop's -t its timeout
+        flags.update({"-i": "interactive", "--interactive": "interactive", "-t": "tty", "--tty": "tty"})
+        del values["-t"], values["--time"]
     options: dict = {"env": []}
     words = list(words)
-    while words and words[0].startswith("-") and not (verb == "exec" and options.get("_id")):
+    while words and words[0].startswith("-") and words[0] != "-":
         word = words.pop(0)
-        if verb == "logs" and word == "-f":
+        if word == "--":
+            break
+        if verb == "exec" and word[1] != "-" and len(word) > 2 and all(c in "it" for c in word[1:]):
+            words[:0] = [f"-{letter}" for letter in word[1:]]  # -it
+        elif verb == "logs" and word == "-f":
             options["follow"] = True
         elif word in flags:
             options[flags[word]] = True
@@ -320,8 +376,6 @@ def _engine(verb: str, words: list) -> int:
                 options["env"].append(value)
             else:
                 options[values[word]] = value
-        elif word in ("-i", "-t", "-it", "--interactive", "--tty") and verb == "exec":
-            continue  # the exec'd process shares moby-dick's own stdio (no pty of its own yet)
         else:
             raise UsageError(f"{verb}: unknown option {word}")
     if verb == "ps":
@@ -336,7 +390,11 @@ def _engine(verb: str, words: list) -> int:
     if verb == "exec":
         if not rest:
             raise UsageError("exec: give the command to run in the container")
-        return engine.execute(reference, rest, options["env"], options.get("workdir"))
+        tty, interactive = options.get("tty", False), options.get("interactive", False)
+        if tty and interactive and not os.isatty(0):
+            raise UsageError("the input device is not a TTY: drop -t to pipe input, or run from a terminal")
+        return engine.execute(reference, rest, options["env"], options.get("workdir"), user=options.get("user"),
+                              tty=tty, interactive=interactive)
     if rest and verb != "exec":
         raise UsageError(f"{verb}: one container at a time")
     if verb == "logs":
@@ -385,9 +443,15 @@ def _run(invocation: Invocation) -> int:
 
     # Blocked from before the fork, so that no signal meant for the container is lost; start()
     # validates the spec first thing, and the mask is restored whatever happens.
+    if spec.tty and invocation.interactive and not os.isatty(0):
+        raise UsageError("the input device is not a TTY: drop -t to pipe input, or run from a terminal")
     saved_mask = block_forwarded_signals()
     try:
-        result = start(spec).wait_forwarding_signals()
+        container = start(spec)
+        if container.terminal is not None:
+            result = container.wait_relaying_terminal(invocation.interactive)
+        else:
+            result = container.wait_forwarding_signals()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
     if result.oom_killed:

@@ -13,6 +13,8 @@ and the process carries its identity, capabilities and limits.
 
 from __future__ import annotations
 
+import os
+
 from .records import Record
 
 NAMESPACE_ORDER = ("mnt", "uts", "ipc", "net", "pid", "cgroup", "user", "time")
@@ -140,25 +142,31 @@ DEFAULT_MOUNTS = (
 
 # ---- front end: the command line and the Python API -------------------------------------------
 
-def parse_env(items) -> tuple:
-    """``("KEY=VALUE", ...)`` -> ``(("KEY", "VALUE"), ...)`` (validated before: each has a key and =)."""
+def parse_env(items, environ=None) -> tuple:
+    """``("KEY=VALUE", "KEY", ...)`` -> ``(("KEY", "VALUE"), ...)``; a bare KEY takes its value from
+    ``environ`` (the caller's), and is left out when the caller has none, as docker's ``-e KEY``."""
     pairs = []
     for item in items:
-        key, _, value = item.partition("=")
-        pairs.append((key, value))
+        key, equals, value = item.partition("=")
+        if equals:
+            pairs.append((key, value))
+        elif environ and key in environ:
+            pairs.append((key, environ[key]))
     return tuple(pairs)
 
 
-def parse_user(text: str) -> User:
-    """``UID[:GID]`` -> User (validated before: digits)."""
-    uid_text, _, gid_text = text.partition(":")
-    uid = int(uid_text)
-    return User(uid, int(gid_text) if gid_text else uid)
+def resolve_user(text: str, root: str):
+    """``USER[:GROUP]`` -> users.Account, names looked up in ``root``'s /etc/passwd and /etc/group."""
+    from .users import Account, account_files, is_id, resolve
+
+    user, _, group = text.partition(":")
+    if is_id(user) and (not group or is_id(group)) and not os.path.isdir(root):
+        return Account(int(user), int(group) if group else 0)  # (a tarball not unpacked yet: --dry-run)
+    return resolve(text, *account_files(root))
 
 
 def parse_volume(text: str) -> Mount:
     """``HOST:CONTAINER[:ro|rw]`` -> a bind Mount (validated before: see rootfs.volume_problems)."""
-    import os
 
     source, target, *mode = text.split(":")
     options = ("rbind", "ro") if mode == ["ro"] else ("rbind",)
@@ -183,20 +191,24 @@ def from_spec(spec, environ=None) -> Config:
         kinds.append("user")
         uid_mappings, gid_mappings = private_maps()
     hostname = spec.effective_hostname
+    account = resolve_user(spec.user, spec.rootfs or "/") if spec.user is not None else None
     env = None
     if spec.rootfs or spec.env:
         if spec.rootfs:
-            env = {"PATH": DEFAULT_PATH, "HOME": "/root", "HOSTNAME": hostname or ""}
-            if environ and "TERM" in environ:
+            env = {"PATH": DEFAULT_PATH, "HOME": account.home if account else "/root", "HOSTNAME": hostname or ""}
+            if spec.tty:
+                env["TERM"] = (environ or {}).get("TERM", "xterm")
+            elif environ and "TERM" in environ:
                 env["TERM"] = environ["TERM"]
         else:
             env = dict(environ or {})
-        env.update(parse_env(spec.env))
+        env.update(parse_env(spec.env, environ))
     from .security import parse_devices, parse_sysctls, settings
 
     secure = settings(spec)
     process = Process(args=tuple(spec.argv), env=None if env is None else tuple(env.items()), cwd=spec.workdir,
-                      user=parse_user(spec.user) if spec.user is not None else None, init=spec.init,
+                      user=User(account.uid, account.gid, account.additional_gids) if account else None,
+                      init=spec.init, terminal=spec.tty, console_size=spec.console_size,
                       function=spec.function, capabilities=secure.capabilities if secure else None,
                       no_new_privs=bool(secure and secure.no_new_privs))
     mounts: list = []
@@ -210,7 +222,7 @@ def from_spec(spec, environ=None) -> Config:
         # A fresh /proc for the new PID namespace; not in the seed's mode, where / may be shared and
         # the mount would land on the host's /proc.
         mounts.append(Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")))
-    mounts += [Mount(path, "tmpfs", "moby-dick", ("nosuid", "nodev", "mode=1777")) for path in spec.tmpfs_paths]
+    mounts += [Mount(path, "tmpfs", "moby-dick", options) for path, options in spec.tmpfs_mounts]
     return Config(process=process, root=root, hostname=hostname, mounts=tuple(mounts),
                   namespaces=tuple(Namespace(kind) for kind in kinds), limits=spec.limits,
                   cgroup=spec.wants_cgroup, cgroup_parent=spec.cgroup_parent, propagation=spec.propagation,

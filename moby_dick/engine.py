@@ -99,17 +99,32 @@ def _monitor(root: str, container_id: str, config, name, command: str, report: i
         log = os.open(os.path.join(root, f"{container_id}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                       0o600)
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        console = master = None
         try:
+            if config.process.terminal:  # -d -t: the pty's master is ours, its output goes to the log
+                from .terminal import ConsoleSocket
+
+                console = ConsoleSocket(root)
             state = lifecycle.create_from_config(root, container_id, config, stdio=(null, log, log),
+                                                 console_socket=console.path if console else None,
                                                  labels={"name": name or container_id[:12], "command": command})
+            if console:
+                master = console.receive()
+                console.close()
             lifecycle.start(root, container_id)
         except BaseException as error:
+            if console:
+                console.close()
             os.write(report, f"error {error}".encode(errors="replace"))
             raise
         os.write(report, b"started")
         os.close(report)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
+        if master is not None:
+            from .terminal import copy_until_end
+
+            copy_until_end(master, log)  # EIO once the last process holding the pty is gone
         _, status = os.waitpid(state.pid, 0)
         exit_code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         try:
@@ -213,17 +228,66 @@ def logs(reference: str, follow: bool = False, root: str = ROOT, out=None) -> No
             time.sleep(0.05)
 
 
-def execute(reference: str, argv: list, env: list = (), workdir: str | None = None, root: str = ROOT) -> int:
+def execute(reference: str, argv: list, env: list = (), workdir: str | None = None, root: str = ROOT, *,
+            user: str | None = None, tty: bool = False, interactive: bool = False) -> int:
     """A process in the container, through the same final phase as its PID 1 (its capabilities,
-    no_new_privs and seccomp filter, from the container's own config)."""
+    no_new_privs and seccomp filter, from the container's own config). ``user``: USER[:GROUP], names
+    looked up in the container's own /etc/passwd (through /proc/PID/root, inside it); ``tty``: a pty of
+    its own, relayed by moby-dick (stdin too when ``interactive``), as ``docker exec -it``."""
     from . import lifecycle
+    from .config import parse_env
 
     state = resolve(reference, root)
+    if state.status() != "running":
+        raise UsageError(f"container {state.id[:12]} is {state.status()}, not running: nothing to exec in")
     document = json.loads(state.data.get("oci") or "{}")
     process = dict(document.get("process") or {})
-    process.update({"args": list(argv), "terminal": False, "cwd": workdir or process.get("cwd") or "/"})
-    process["env"] = list(process.get("env") or []) + list(env)
-    return lifecycle.exec_process(root, state.id, process, seccomp=(document.get("linux") or {}).get("seccomp"))
+    process.update({"args": list(argv), "terminal": tty, "cwd": workdir or process.get("cwd") or "/"})
+    process["env"] = list(process.get("env") or []) + [f"{k}={v}" for k, v in parse_env(env, os.environ)]
+    if user is not None:
+        from .users import account_files, resolve as resolve_user
+
+        account = resolve_user(user, *account_files(f"/proc/{state.pid}/root"))
+        process["user"] = {"uid": account.uid, "gid": account.gid, "additionalGids": list(account.additional_gids)}
+    seccomp = (document.get("linux") or {}).get("seccomp")
+    if not tty:
+        return lifecycle.exec_process(root, state.id, process, seccomp=seccomp)
+    return _execute_with_terminal(root, state, process, seccomp, interactive)
+
+
+def _execute_with_terminal(root: str, state, process: dict, seccomp, interactive: bool) -> int:
+    """exec -t: the process detached under us (PR_SET_CHILD_SUBREAPER, so that it comes back to us as a
+    child), its pty master received on a console socket, then relayed until it exits."""
+    from . import lifecycle
+    from .runner import FORWARDED_SIGNALS, exit_code_from_status
+    from .syscalls import KERNEL
+    from .terminal import ConsoleSocket, relay
+
+    KERNEL.prctl(36, 1)
+    with ConsoleSocket(root) as console:
+        pid_file = os.path.join(console.directory, "pid")
+        lifecycle.exec_process(root, state.id, process, detach=True, pid_file=pid_file,
+                               console_socket=console.path, seccomp=seccomp)
+        with open(pid_file) as file:
+            pid = int(file.read())
+        master = console.receive()
+    status = None
+
+    def poll():
+        nonlocal status
+        if status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = code if done else None
+        return status
+
+    try:
+        relay(master, poll, lambda number: os.kill(pid, number), FORWARDED_SIGNALS, interactive)
+    finally:
+        os.close(master)
+        if status is None:
+            os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
+    return exit_code_from_status(status)[0]
 
 
 def inspect(reference: str, root: str = ROOT) -> dict:

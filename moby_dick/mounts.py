@@ -45,6 +45,48 @@ def normalize(path: str) -> str:
     return os.path.normpath(path).replace("//", "/")
 
 
+TMPFS_DEFAULTS = ("nosuid", "nodev", "mode=1777")
+TMPFS_FLAGS = ("ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync",
+               "noatime", "atime", "nodiratime", "diratime", "relatime", "norelatime", "strictatime")
+TMPFS_VALUES = {"size": "a size such as 64m, 1g or 50%", "mode": "octal permissions such as 1777",
+                "uid": "a numeric uid", "gid": "a numeric gid", "nr_inodes": "a count such as 10k",
+                "nr_blocks": "a count"}
+
+
+def split_tmpfs(text: str) -> tuple[str, tuple[str, ...]]:
+    """docker's ``--tmpfs PATH[:OPTIONS]`` -> (PATH, the mount options: moby-dick's defaults, then the
+    user's, a user's ``mode=`` replacing the default one). Pure; checked by :func:`tmpfs_problems`."""
+    path, _, options_text = text.partition(":")
+    given = tuple(option for option in options_text.split(",") if option)
+    defaults = tuple(o for o in TMPFS_DEFAULTS if not (o.startswith("mode=") and any(g.startswith("mode=") for g in given)))
+    return path, defaults + given
+
+
+def tmpfs_problems(text: str) -> list[str]:
+    """What is wrong with a ``--tmpfs PATH[:OPTIONS]`` text. Pure."""
+    path, _, options_text = text.partition(":")
+    problems = tmpfs_path_problems(path)
+    for option in (o for o in options_text.split(",") if o):
+        name, equals, value = option.partition("=")
+        if not equals and name in TMPFS_FLAGS:
+            continue
+        if not equals or name not in TMPFS_VALUES:
+            problems.append(f'--tmpfs "{text}": unknown option "{option}" (flags: {", ".join(TMPFS_FLAGS[:8])} ...; '
+                            f'values: {", ".join(n + "=" for n in TMPFS_VALUES)})')
+        elif not _tmpfs_value_ok(name, value):
+            problems.append(f'--tmpfs "{text}": {name}= takes {TMPFS_VALUES[name]}')
+    return problems
+
+
+def _tmpfs_value_ok(name: str, value: str) -> bool:
+    if name == "mode":
+        return bool(value) and len(value) <= 4 and all(c in "01234567" for c in value)
+    if name == "size" and value.endswith("%"):
+        return value[:-1].isdigit() and value[:-1].isascii()
+    digits = value[:-1] if value[-1:].lower() in ("k", "m", "g") and name in ("size", "nr_inodes", "nr_blocks") else value
+    return digits.isdigit() and digits.isascii()
+
+
 class MakeRootPrivate(Record):
     """Step: change the propagation of every mount under ``/`` in the new namespace."""
 

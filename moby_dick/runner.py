@@ -80,6 +80,7 @@ class Container:
         self.cgroup = None  # moby_dick.cgroups.Cgroup, when the container has one
         self.stats: dict | None = None  # what it used, read from the cgroup at the end
         self._status: int | None = None  # the wait status, once reaped
+        self.terminal: int | None = None  # the pty master, when the spec asked for a terminal (tty)
 
     def __enter__(self) -> Container:
         return self
@@ -144,6 +145,18 @@ class Container:
         code, number = exit_code_from_status(self._status)
         return Result(code, self.namespaces, self.pid, signal=number, stats=self.stats)
 
+    def wait_relaying_terminal(self, interactive: bool = True) -> Result:
+        """:meth:`wait_forwarding_signals` for a container with a terminal: moby-dick is the terminal's
+        other end (stdin, when ``interactive``, to the pty; the pty to stdout), see terminal.relay."""
+        from .terminal import relay
+
+        try:
+            relay(self.terminal, self.poll, self.kill, FORWARDED_SIGNALS, interactive)
+        finally:
+            self.close()
+        code, number = exit_code_from_status(self._status)
+        return Result(code, self.namespaces, self.pid, signal=number, stats=self.stats)
+
     def _collect_output(self, timeout):
         if self._stdout is None and self._stderr is None:
             return None, None
@@ -175,10 +188,10 @@ class Container:
             if self._child != self.pid:
                 self._kernel.kill(self._child, signal.SIGKILL)
             _, self._status = self._kernel.waitpid(self._child, 0)
-        for fd in (self._stdout, self._stderr):
+        for fd in (self._stdout, self._stderr, self.terminal):
             if fd is not None:
                 os.close(fd)
-        self._stdout = self._stderr = None
+        self._stdout = self._stderr = self.terminal = None
         if self.cgroup is not None and self.stats is None:
             self.stats = self.cgroup.stats()  # before the clean-up removes the cgroup
         _run_in_order(self._cleanup)
@@ -287,7 +300,7 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         theirs.close()  # the child's end: if the runtime held it, EOF would never come
         while opened:
             os.close(opened.pop())
-        _converse(ours, the_plan, kernel, container)
+        _converse(ours, the_plan, kernel, container, {"pty": lambda payload, fds: _keep_terminal(container, fds)})
     except BaseException:
         if container is not None:
             container.close()
@@ -303,6 +316,13 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
             if end is not None:
                 end.close()
     return container
+
+
+def _keep_terminal(container: Container, fds) -> None:
+    """The runtime's handler for "pty" in a run: the container's pty master is ours to relay."""
+    container.terminal, *extra = fds
+    for fd in extra:
+        os.close(fd)
 
 
 def prepare_steps(the_plan) -> None:

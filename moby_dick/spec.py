@@ -6,7 +6,7 @@ after this (validation, planning, running) takes a spec, so the CLI and the API 
 
 from __future__ import annotations
 
-from .mounts import SEED_TMPFS, normalize
+from .mounts import SEED_TMPFS, TMPFS_DEFAULTS, normalize, split_tmpfs
 from .records import Record
 from .uts import DEFAULT_HOSTNAME
 
@@ -18,11 +18,12 @@ class ContainerSpec(Record):
     """What to run and how to isolate it.
 
     argv: the command and its arguments (str or bytes); hostname: None means DEFAULT_HOSTNAME when UTS
-    is private; tmpfs: extra tmpfs mount points (absolute); seed_tmpfs: the seed's tmpfs on /mytmp
+    is private; tmpfs: extra tmpfs mounts, "PATH[:OPTIONS]" as docker's --tmpfs; seed_tmpfs: the seed's tmpfs on /mytmp
     (without a rootfs only); share: kinds from SHAREABLE shared with the host; propagation: see
     mounts.PROPAGATIONS; init: moby-dick's init as PID 1; rootfs: a directory or tarball to pivot_root
     into; read_only: no copy-on-write layer, a read-only root; volumes: "HOST:CONTAINER[:ro]" texts;
-    workdir: the command's directory; env: "KEY=VALUE" texts; user: "UID[:GID]"; jail: "pivot" (the
+    workdir: the command's directory; env: "KEY=VALUE" texts, or "KEY" for the caller's value; user:
+    "USER[:GROUP]", names looked up in the rootfs's /etc/passwd and /etc/group (moby_dick/users.py); jail: "pivot" (the
     real one) or "chroot" (the escapable negative control); function: a Python callable run inside
     instead of argv (its result comes back in Result.value); cache_dir: where tarballs are unpacked;
     limits: cgroups.Limits or None; cgroup_parent: a cgroup path to create the container's cgroup under
@@ -32,18 +33,20 @@ class ContainerSpec(Record):
     --privileged), security_opt ("no-new-privileges=false", "seccomp=unconfined|PATH") adjust that;
     devices: "HOST[:CONTAINER[:rwm]]" texts (docker's --device); sysctls: "KEY=VALUE" texts, namespaced keys only;
     userns: "host" (the caller's ids, docker's default for root) or "private" (root inside is moby-dick's
-    unprivileged subordinate range outside, see moby_dick/userns.py).
+    unprivileged subordinate range outside, see moby_dick/userns.py); tty: a pty of the container's own
+    as its stdio (docker's -t; its master comes back as Container.terminal); console_size: (rows, columns).
     """
 
     __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
                  "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir",
                  "limits", "cgroup_parent", "accounting", "cgroupns", "cap_add", "cap_drop", "privileged",
-                 "security_opt", "devices", "sysctls", "userns")
+                 "security_opt", "devices", "sysctls", "userns", "tty", "console_size")
     DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
                 "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
                 "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs",
                 "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None, "cap_add": (),
-                "cap_drop": (), "privileged": False, "security_opt": (), "devices": (), "sysctls": (), "userns": "host"}
+                "cap_drop": (), "privileged": False, "security_opt": (), "devices": (), "sysctls": (), "userns": "host",
+                "tty": False, "console_size": None}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,8 +75,15 @@ class ContainerSpec(Record):
         return self.cgroupns == "private" or (self.cgroupns is None and bool(self.rootfs))
 
     @property
+    def tmpfs_mounts(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every tmpfs as (mount point normalized, options), one per mount point (the last given wins), in order."""
+        seed = [(SEED_TMPFS, TMPFS_DEFAULTS)] if self.seed_tmpfs and not self.rootfs else []
+        mounts: dict = {}
+        for path, options in seed + [split_tmpfs(text) for text in self.tmpfs]:
+            mounts[normalize(path)] = options
+        return tuple(mounts.items())
+
+    @property
     def tmpfs_paths(self) -> tuple[str, ...]:
         """Every tmpfs mount point, normalized, without duplicates, in the order given."""
-        seed = [SEED_TMPFS] if self.seed_tmpfs and not self.rootfs else []
-        paths = seed + [normalize(p) for p in self.tmpfs]
-        return tuple(dict.fromkeys(paths))
+        return tuple(path for path, _ in self.tmpfs_mounts)

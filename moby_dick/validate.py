@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .errors import UsageError
-from .mounts import tmpfs_path_problems
+from .mounts import tmpfs_problems
 
 CLI_PROPAGATIONS = ("private", "slave", "unchanged")
 from .namespaces import KINDS
@@ -18,7 +18,7 @@ from .spec import SHAREABLE, ContainerSpec
 from .uts import hostname_problems
 
 
-MAX_ID = 4294967294  # uid_t is 32 bits; (uid_t)-1 means "unchanged" to setresuid(2)
+from .users import MAX_ID  # noqa: E402  uid_t is 32 bits; (uid_t)-1 means "unchanged" to setresuid(2)
 
 
 def is_whole_number(text: str) -> bool:
@@ -40,8 +40,8 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         if "uts" in spec.share:
             problems.append("--hostname conflicts with --uts host (it would rename the host)")
         problems += hostname_problems(spec.hostname)
-    for path in spec.tmpfs:
-        problems += tmpfs_path_problems(path)
+    for text in spec.tmpfs:
+        problems += tmpfs_problems(text)
     unknown = sorted(set(spec.share) - set(SHAREABLE))
     if unknown:
         problems.append(f"cannot share namespace {unknown[0]!r} with the host; choose from {', '.join(SHAREABLE)}")
@@ -49,17 +49,19 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         problems.append(f"unknown propagation {spec.propagation!r}; choose from {', '.join(CLI_PROPAGATIONS)}")
     problems += _jail_problems(spec)
     for item in spec.env:
-        key, equals, _ = item.partition("=")
-        if not equals or not key or "\0" in item:
-            problems.append(f'environment "{item}": write it as KEY=VALUE')
+        key, _, _ = item.partition("=")
+        if not key or "\0" in item or any(c.isspace() for c in key):
+            problems.append(f'environment "{item}": write it as KEY=VALUE, or KEY for the value moby-dick has')
     if spec.workdir is not None and not spec.workdir.startswith("/"):
         problems.append(f'working directory "{spec.workdir}" must be absolute')
     if spec.user is not None:
-        uid, _, gid = spec.user.partition(":")
-        if not is_whole_number(uid) or (gid and not is_whole_number(gid)):
-            problems.append(f'user "{spec.user}": give numeric UID or UID:GID')
-        elif int(uid) > MAX_ID or (gid and int(gid) > MAX_ID):
+        user, colon, group = spec.user.partition(":")
+        if not user or (colon and not group) or "\0" in spec.user or group.count(":"):
+            problems.append(f'user "{spec.user}": give USER or USER:GROUP (names or numeric ids)')
+        elif any(is_whole_number(part) and int(part) > MAX_ID for part in (user, group)):
             problems.append(f'user "{spec.user}": ids go up to {MAX_ID} (a 32-bit id; 4294967295 means "none")')
+    if spec.tty and spec.function is not None:
+        problems.append("a terminal (-t) is for a program, not a Python function")
     if spec.userns not in ("host", "private"):
         problems.append(f'--userns "{spec.userns}": choose host or private')
     if spec.cgroup_parent is not None and ".." in spec.cgroup_parent.split("/"):
@@ -82,7 +84,7 @@ def _jail_problems(spec: ContainerSpec) -> list[str]:
     if spec.rootfs:  # the jail's own file systems: every later step resolves paths through /proc/self/fd
         from .config import parse_volume
 
-        targets = [("--tmpfs", os.path.normpath(p)) for p in spec.tmpfs if p.startswith("/")]
+        targets = [("--tmpfs", os.path.normpath(p)) for p in spec.tmpfs_paths if p.startswith("/")]
         targets += [("-v", parse_volume(v).destination) for v in spec.volumes if not volume_problems(v)]
         for flag, target in targets:
             if target in ("/proc", "/sys", "/dev") or target.startswith("/proc/"):

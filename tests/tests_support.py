@@ -32,3 +32,45 @@ def tree_snapshot(root):
             st = os.lstat(path)
             snapshot[os.path.relpath(path, root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
     return snapshot
+
+
+def run_in_terminal(argv, conversation=(), size=(33, 111), timeout: float = 30.0):
+    """Run ``argv`` with a pty of the test's own as its stdin, stdout and stderr (a user at a terminal of
+    ``size`` rows x columns). ``conversation``: (awaited bytes, bytes to type) pairs, in order.
+    Returns (exit status, everything the terminal showed)."""
+    import fcntl
+    import select
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    shown, steps = b"", list(conversation)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if steps and steps[0][0] in shown:
+                os.write(master, steps.pop(0)[1])
+            if not select.select([master], [], [], 0.2)[0]:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every process holding the terminal is gone
+                break
+            if not data:
+                break
+            shown += data
+        try:
+            return process.wait(timeout=max(0.1, deadline - time.monotonic())), shown
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{argv} did not finish; the terminal showed {shown!r}") from None
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)

@@ -99,14 +99,52 @@ def test_any_user_text_is_accepted_or_one_line_125(text):
     from moby_dick.spec import ContainerSpec
     from moby_dick.validate import spec_problems
 
+    from moby_dick.config import from_spec
+    from moby_dick.errors import UsageError
+
     problems = spec_problems(ContainerSpec(("true",), user=text))
     if not problems:
-        from moby_dick.config import from_spec
-
-        user = from_spec(ContainerSpec(("true",), user=text)).process.user
-        assert user.uid >= 0 and user.gid >= 0
-    else:
+        try:  # names are looked up in the host's /etc/passwd here (no rootfs)
+            user = from_spec(ContainerSpec(("true",), user=text)).process.user
+        except UsageError as error:
+            problems = [str(error)]
+        else:
+            assert 0 <= user.uid <= 4294967294 and 0 <= user.gid <= 4294967294
+    if problems:
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             assert main(["--user", text, "true"]) == 125
         assert stderr.getvalue().count("\n") == 1
+
+
+def test_docker_run_flags_parse_into_the_spec(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text("  # comment\n\nA=1\nB\nC=x=y\n")
+    invocation = parse_args(["run", "-it", "-h", "web", "--entrypoint", "/bin/sh", "--env-file", str(env_file),
+                             "-e", "A=2", "--tmpfs", "/run:size=1m,noexec", "-u", "nobody:nogroup", "--", "-c", "echo"])
+    assert invocation.interactive and invocation.tty and invocation.hostname == "web"
+    spec = invocation.spec()
+    assert spec.argv == ("/bin/sh", "-c", "echo") and spec.tty
+    assert spec.env == ("A=1", "B", "C=x=y", "A=2") and spec.user == "nobody:nogroup"
+    assert spec.tmpfs_mounts[-1] == ("/run", ("nosuid", "nodev", "mode=1777", "size=1m", "noexec"))
+    assert parse_args(["-dit", "--rootfs", "r", "sh"]).detach  # -d -i -t written together
+    assert parse_args(["--entrypoint", "/bin/true"]).spec().argv == ("/bin/true",)  # no command needed
+    assert parse_args(["-h"]).action == "help" and parse_args(["run", "-h"]).action == "help"
+
+
+def test_a_tmpfs_mode_replaces_the_default_one():
+    from moby_dick.mounts import split_tmpfs, tmpfs_problems
+
+    assert split_tmpfs("/x:mode=700") == ("/x", ("nosuid", "nodev", "mode=700"))
+    assert tmpfs_problems("/x:size=50%,nr_inodes=10k,uid=5,ro") == []
+    assert tmpfs_problems("/x:mode=999")[0].endswith("mode= takes octal permissions such as 1777")
+    assert "unknown option" in tmpfs_problems("/x:bogus")[0]
+
+
+@pytest.mark.parametrize("line", ["has space=1", "=novalue"])
+def test_a_bad_env_file_line_is_one_line_125(tmp_path, capsys, line):
+    env_file = tmp_path / "env"
+    env_file.write_text(f"OK=1\n{line}\n")
+    assert main(["--env-file", str(env_file), "true"]) == 125
+    err = capsys.readouterr().err
+    assert "line 2" in err and err.count("\n") == 1

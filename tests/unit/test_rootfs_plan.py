@@ -105,8 +105,9 @@ def process_of(spec, environ=None):
 def test_process_environment_user_and_init():
     jailed = process_of(ContainerSpec(("sh",), rootfs=ROOTFS, env=("A=1", "PATH=/bin"), user="1000", hostname="x"),
                         environ={"TERM": "xterm", "SECRET": "host"})
-    assert jailed.environment() == {"PATH": "/bin", "HOME": "/root", "HOSTNAME": "x", "TERM": "xterm", "A": "1"}
-    assert (jailed.user.uid, jailed.user.gid) == (1000, 1000)
+    # docker's rule: a uid the image's /etc/passwd does not know runs with gid 0 and HOME=/
+    assert jailed.environment() == {"PATH": "/bin", "HOME": "/", "HOSTNAME": "x", "TERM": "xterm", "A": "1"}
+    assert (jailed.user.uid, jailed.user.gid) == (1000, 0)
     plain = process_of(ContainerSpec(("sh",)), environ={"SECRET": "host"})
     assert plain.env is None and plain.user is None  # inherits, as the seed's execvp did
     assert process_of(ContainerSpec(("sh",), env=("A=1",)), environ={"B": "2"}).environment() == {"B": "2", "A": "1"}
