@@ -41,7 +41,12 @@ options:
   --no-mytmp             do not mount the seed's tmpfs on /mytmp
   --uts private|host     share the host's hostname namespace (a negative control)
   --ipc private|host     share the host's System V IPC namespace
-  --network none|host    none: own network namespace with only lo (default); host: share it
+  --network MODE         none: own network namespace with only lo (default); host: share it;
+                         bridge: eth0 on the bridge moby-dick0, an address of 10.213.0.0/24 (--subnet
+                         CIDR), lo up, a default route; container:NAME|ID|PID or ns:PATH: join that one
+  -p, --publish [IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp]
+                         with --network bridge: forward HOST_PORT (on 127.0.0.1 unless IP is given)
+                         to the container's port (repeatable)
   --pid private|host     share the host's PID namespace (default: COMMAND is PID 1)
   --init                 run moby-dick's init as PID 1: it forwards signals and reaps zombies
   --rootfs DIR|TARBALL   pivot_root into DIR (copy-on-write: DIR stays untouched); build one
@@ -94,8 +99,9 @@ _OPTIONS = {
     "--no-mytmp": ("no_mytmp", False, None),
     "--uts": ("uts", True, ("private", "host")),
     "--ipc": ("ipc", True, ("private", "host")),
-    "--network": ("net", True, ("none", "private", "host")),
-    "--net": ("net", True, ("none", "private", "host")),
+    "--network": ("net", True, None), "--net": ("net", True, None),
+    "-p": ("publish", True, None), "--publish": ("publish", True, None),
+    "--subnet": ("subnet", True, None),
     "--propagation": ("propagation", True, ("private", "slave", "unchanged")),
     "--pid": ("pid", True, ("private", "host")),
     "--init": ("init", False, None),
@@ -131,7 +137,8 @@ _OPTIONS = {
     "--entrypoint": ("entrypoint", True, None),
     "-h": ("hostname", True, None),
 }
-REPEATABLE = ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt", "devices", "sysctls", "env_files")
+REPEATABLE = ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt", "devices", "sysctls", "env_files",
+              "publish")
 COMBINABLE = "dit"  # single-letter flags docker lets one write together: -it, -dit
 
 
@@ -172,6 +179,8 @@ class Invocation:
         self.interactive = self.tty = False
         self.env_files: list = []
         self.entrypoint: str | None = None
+        self.publish: list = []
+        self.subnet: str | None = None
 
     def spec(self):
         from .spec import ContainerSpec
@@ -194,7 +203,8 @@ class Invocation:
                              cap_add=tuple(self.cap_add), cap_drop=tuple(self.cap_drop), privileged=self.privileged,
                              security_opt=tuple(self.security_opt), devices=tuple(self.devices),
                              sysctls=tuple(self.sysctls), userns=self.userns, tty=self.tty,
-                             console_size=console_size)
+                             console_size=console_size, network="none" if self.net == "private" else self.net,
+                             publish=tuple(self.publish), subnet=self.subnet)
 
     def limits(self):
         texts = (self.memory, self.memory_swap, self.pids_limit, self.cpus, self.cpu_shares)
@@ -493,6 +503,10 @@ def _cleanup() -> int:
 
     for path in sweep():
         print(f"removed cgroup {path}")
+    from .network import sweep as sweep_network
+
+    for name in sweep_network():
+        print(f"removed {'bridge' if not name[0].isdigit() else 'address lease'} {name}")
     from .images import clear_cache
     from .spec import ContainerSpec
 

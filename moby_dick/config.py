@@ -112,11 +112,13 @@ class Config(Record):
 
     __slots__ = ("process", "root", "hostname", "mounts", "namespaces", "uid_mappings", "gid_mappings",
                  "limits", "cgroup", "cgroup_parent", "cgroup_path", "propagation", "tmpfs_on_host", "masked_paths",
-                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations", "domainname", "devices", "resources")
+                 "readonly_paths", "sysctl", "seccomp", "hooks", "annotations", "domainname", "devices", "resources",
+                 "network")
     DEFAULTS = {"root": None, "hostname": None, "mounts": (), "uid_mappings": (), "gid_mappings": (),
                 "limits": None, "cgroup": False, "cgroup_parent": None, "cgroup_path": None, "propagation": "private",
                 "tmpfs_on_host": (), "masked_paths": (), "readonly_paths": (), "sysctl": (), "seccomp": None,
-                "hooks": (), "annotations": (), "domainname": None, "devices": (), "resources": None}
+                "hooks": (), "annotations": (), "domainname": None, "devices": (), "resources": None,
+                "network": None}
 
     def namespace(self, kind: str) -> Namespace | None:
         for namespace in self.namespaces:
@@ -165,6 +167,27 @@ def resolve_user(text: str, root: str):
     return resolve(text, *account_files(root))
 
 
+def network_namespace_path(mode: str) -> str:
+    """``container:NAME|ID|PID`` or ``ns:PATH`` -> the path of the network namespace to join."""
+    from .errors import UsageError
+
+    kind, _, value = mode.partition(":")
+    if kind == "ns":
+        path = value
+    elif value.isascii() and value.isdigit():
+        path = f"/proc/{value}/ns/net"
+    else:
+        from .engine import resolve
+
+        state = resolve(value)
+        if state.status() != "running":
+            raise UsageError(f'--network {mode}: the container is {state.status()}, not running')
+        path = f"/proc/{state.pid}/ns/net"
+    if not os.path.exists(path):
+        raise UsageError(f'--network {mode}: no network namespace at {path}')
+    return path
+
+
 def parse_volume(text: str) -> Mount:
     """``HOST:CONTAINER[:ro|rw]`` -> a bind Mount (validated before: see rootfs.volume_problems)."""
 
@@ -179,6 +202,17 @@ def from_spec(spec, environ=None) -> Config:
     from .finalize import DEFAULT_PATH
 
     kinds = [kind for kind in ("mnt", "uts", "ipc", "net", "pid") if kind not in spec.share]
+    joined, network = (), None
+    if spec.shares_network or spec.network.startswith(("container:", "ns:")):
+        if "net" in kinds:
+            kinds.remove("net")
+        if not spec.shares_network:
+            joined = (Namespace("net", network_namespace_path(spec.network)),)
+    elif spec.network == "bridge":
+        from .network import DEFAULT_SUBNET, Network
+        from .ports import parse_publish
+
+        network = Network(subnet=spec.subnet or DEFAULT_SUBNET, publish=tuple(map(parse_publish, spec.publish)))
     root = None
     if spec.rootfs:
         root = Root(spec.rootfs, spec.read_only, spec.jail, not spec.read_only)
@@ -224,7 +258,7 @@ def from_spec(spec, environ=None) -> Config:
         mounts.append(Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")))
     mounts += [Mount(path, "tmpfs", "moby-dick", options) for path, options in spec.tmpfs_mounts]
     return Config(process=process, root=root, hostname=hostname, mounts=tuple(mounts),
-                  namespaces=tuple(Namespace(kind) for kind in kinds), limits=spec.limits,
+                  namespaces=tuple(Namespace(kind) for kind in kinds) + joined, limits=spec.limits, network=network,
                   cgroup=spec.wants_cgroup, cgroup_parent=spec.cgroup_parent, propagation=spec.propagation,
                   tmpfs_on_host=() if spec.rootfs else spec.tmpfs_paths,
                   seccomp=secure.seccomp if secure else None,

@@ -9,6 +9,7 @@ and the guard runs the same clean-up actions.
 
   moby-dick                      guard (setsid, comm "moby-dick:guard")
     |-- socketpair, fork ---------->|  receive() ... blocks
+    |-- "pid1 N" (when it exists) ->|  remembers N: the actions wait for PID 1 to be gone first
     |   ... container runs ...      |
     |-- "dismiss" (normal end) ---->|  exit: moby-dick cleaned up itself
     or: moby-dick killed, EOF ----->|  run every action, exit
@@ -42,7 +43,14 @@ class Guard:
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
                 _close_all_but(keep)
                 _set_process_name(b"moby-dick:guard")
-                if theirs.receive()[0] != "dismiss":
+                watched = None
+                kind, payload, _ = theirs.receive()
+                while kind == "pid1":
+                    watched = int(payload)
+                    kind, payload, _ = theirs.receive()
+                if kind != "dismiss":
+                    if watched is not None:
+                        _wait_until_gone(watched)  # PDEATHSIG kills it; its lease is free once it is dead
                     for action in actions:
                         try:
                             action()
@@ -54,12 +62,32 @@ class Guard:
                 os._exit(code)
         theirs.close()
 
+    def watch(self, pid: int) -> None:
+        """Tell the guard the container's PID 1: on moby-dick's death it waits for it to die first."""
+        if self._channel is not None:
+            self._channel.send("pid1", str(pid).encode())
+
     def dismiss(self) -> None:
         if self._channel is not None:
             self._channel.send("dismiss")
             self._channel.close()
             self._channel = None
             os.waitpid(self.pid, 0)
+
+
+def _wait_until_gone(pid: int, timeout: float = 5.0) -> None:
+    """Until /proc/PID is gone or a zombie (the guard is not its parent: it cannot wait(2) for it)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as file:
+                if file.read().rpartition(b")")[2].split()[0] in (b"Z", b"X"):
+                    return
+        except OSError:
+            return
+        time.sleep(0.01)
 
 
 def _close_all_but(keep: set[int]) -> None:

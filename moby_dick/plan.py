@@ -43,8 +43,9 @@ _TITLES = {"host": "host (moby-dick, before the fork)", "child": "child (moby-di
 class Plan(Record):
     """The steps of every phase, and the cgroup (named, not yet made) or None."""
 
-    __slots__ = PHASES + ("cgroup", "config", "detached", "preserve_fds", "keep_fds", "on_map_ids")
-    DEFAULTS = {"cgroup": None, "detached": False, "preserve_fds": 0, "keep_fds": (), "on_map_ids": ()}
+    __slots__ = PHASES + ("cgroup", "config", "detached", "preserve_fds", "keep_fds", "on_map_ids", "network")
+    DEFAULTS = {"cgroup": None, "detached": False, "preserve_fds": 0, "keep_fds": (), "on_map_ids": (),
+                "network": None}
 
     def map(self, change) -> Plan:
         """A copy with ``change(step)`` for every step: a step, or None to leave it out (tests use this
@@ -90,6 +91,14 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
             cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent, files=files)
         host.append(CreateCgroup(cgroup))
         runtime.append(PlaceInCgroup(cgroup))
+    if config.network is not None:  # after the cgroup: PID 1 is counted before anything else is made for it
+        from .network import ConnectToBridge
+
+        runtime.append(ConnectToBridge(config.network))
+        if config.network.publish:
+            from .ports import PublishPorts
+
+            runtime.append(PublishPorts(config.network.publish, config.network.state))
     if config.tmpfs_on_host:
         from .mountpoints import ClaimMountpoint
 
@@ -131,7 +140,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
     init.append(ReportReady())
     final = _final_steps(config, gate_fd, preserve_fds)
     return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), final, cgroup, config, detached,
-                preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids)
+                preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids, config.network)
 
 
 def _root_steps(config: Config, cgroup) -> list:

@@ -226,7 +226,8 @@ class Host(Record):
     """What the host phase's steps work with: the kernel, the mount-point registry, and the list of
     clean-up actions (run in order by :meth:`Container.close`, or at once if the start fails)."""
 
-    __slots__ = ("kernel", "registry", "cleanup")
+    __slots__ = ("kernel", "registry", "cleanup", "guard")
+    DEFAULTS = {"guard": None}
 
 
 def _run_host_phase(the_plan, host: Host) -> None:
@@ -235,13 +236,19 @@ def _run_host_phase(the_plan, host: Host) -> None:
     The guard is forked *before* anything is made, so that no moment exists in which moby-dick could
     die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
     the mount points, and on moby-dick's death removes them, or whatever of them exists."""
-    if not the_plan.host:
+    if not the_plan.host and the_plan.network is None:
         return
     actions = [the_plan.cgroup.remove] if the_plan.cgroup is not None else []
+    release_address = None
+    if the_plan.network is not None:  # the lease (and the bridge, if last) of a PID 1 that is gone
+        from .network import sweep
+
+        release_address = lambda: sweep(the_plan.network.state, the_plan.network.bridge)  # noqa: E731
+        actions.append(release_address)
     paths = tuple(step.path for step in the_plan.host if hasattr(step, "path"))
     if paths:
         actions.append(lambda: host.registry.release_abandoned(paths))
-    guard = Guard(actions)
+    guard = host.guard = Guard(actions)
     try:
         for step in the_plan.host:
             step.apply(host)
@@ -249,6 +256,8 @@ def _run_host_phase(the_plan, host: Host) -> None:
         _run_in_order(host.cleanup)
         guard.dismiss()
         raise
+    if release_address is not None:
+        host.cleanup.append(release_address)
     host.cleanup.append(guard.dismiss)  # last: after everything was undone
 
 
@@ -300,7 +309,8 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         theirs.close()  # the child's end: if the runtime held it, EOF would never come
         while opened:
             os.close(opened.pop())
-        _converse(ours, the_plan, kernel, container, {"pty": lambda payload, fds: _keep_terminal(container, fds)})
+        _converse(ours, the_plan, kernel, container, {"pty": lambda payload, fds: _keep_terminal(container, fds),
+                                                      "pid1": lambda pid: host.guard and host.guard.watch(pid)})
     except BaseException:
         if container is not None:
             container.close()

@@ -34,19 +34,22 @@ class ContainerSpec(Record):
     devices: "HOST[:CONTAINER[:rwm]]" texts (docker's --device); sysctls: "KEY=VALUE" texts, namespaced keys only;
     userns: "host" (the caller's ids, docker's default for root) or "private" (root inside is moby-dick's
     unprivileged subordinate range outside, see moby_dick/userns.py); tty: a pty of the container's own
-    as its stdio (docker's -t; its master comes back as Container.terminal); console_size: (rows, columns).
+    as its stdio (docker's -t; its master comes back as Container.terminal); console_size: (rows, columns);
+    network: "none" (only lo, DOWN: the seed's), "bridge" (eth0 on moby-dick0, moby_dick/network.py), "host",
+    "container:NAME|ID|PID" or "ns:PATH" (join that network namespace); publish: "[IP:]HOST:CONTAINER[/udp]"
+    texts (with bridge, moby_dick/ports.py); subnet: the bridge's, "A.B.C.D/N" (None: network.DEFAULT_SUBNET).
     """
 
     __slots__ = ("argv", "hostname", "tmpfs", "seed_tmpfs", "share", "propagation", "init", "rootfs",
                  "read_only", "volumes", "workdir", "env", "user", "jail", "function", "cache_dir",
                  "limits", "cgroup_parent", "accounting", "cgroupns", "cap_add", "cap_drop", "privileged",
-                 "security_opt", "devices", "sysctls", "userns", "tty", "console_size")
+                 "security_opt", "devices", "sysctls", "userns", "tty", "console_size", "network", "publish", "subnet")
     DEFAULTS = {"hostname": None, "tmpfs": (), "seed_tmpfs": True, "share": frozenset(), "propagation": "private",
                 "init": False, "rootfs": None, "read_only": False, "volumes": (), "workdir": None, "env": (),
                 "user": None, "jail": "pivot", "function": None, "cache_dir": "/var/cache/moby-dick/rootfs",
                 "limits": None, "cgroup_parent": None, "accounting": False, "cgroupns": None, "cap_add": (),
                 "cap_drop": (), "privileged": False, "security_opt": (), "devices": (), "sysctls": (), "userns": "host",
-                "tty": False, "console_size": None}
+                "tty": False, "console_size": None, "network": "none", "publish": (), "subnet": None}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,7 +58,7 @@ class ContainerSpec(Record):
         object.__setattr__(self, "share", frozenset(self.share))
         object.__setattr__(self, "volumes", tuple(self.volumes))
         object.__setattr__(self, "env", tuple(self.env))
-        for name in ("cap_add", "cap_drop", "security_opt", "devices", "sysctls"):
+        for name in ("cap_add", "cap_drop", "security_opt", "devices", "sysctls", "publish"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
@@ -64,6 +67,10 @@ class ContainerSpec(Record):
         if "uts" in self.share:
             return None
         return self.hostname if self.hostname is not None else DEFAULT_HOSTNAME
+
+    @property
+    def shares_network(self) -> bool:
+        return "net" in self.share or self.network == "host"
 
     @property
     def wants_cgroup(self) -> bool:

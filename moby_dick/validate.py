@@ -60,6 +60,18 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
             problems.append(f'user "{spec.user}": give USER or USER:GROUP (names or numeric ids)')
         elif any(is_whole_number(part) and int(part) > MAX_ID for part in (user, group)):
             problems.append(f'user "{spec.user}": ids go up to {MAX_ID} (a 32-bit id; 4294967295 means "none")')
+    from .network import mode_problems, subnet_problems
+
+    problems += mode_problems(spec.network)
+    if spec.publish or spec.subnet is not None:
+        if spec.network != "bridge" or "net" in spec.share:
+            problems.append("-p and --subnet need --network bridge (a container of its own on moby-dick0)")
+        from .ports import publish_problems
+
+        problems += publish_problems(spec.publish)
+        problems += subnet_problems(spec.subnet) if spec.subnet is not None else []
+    if "net" in spec.share and spec.network not in ("none", "host"):
+        problems.append(f'--network {spec.network} conflicts with sharing the host\'s network namespace')
     if spec.tty and spec.function is not None:
         problems.append("a terminal (-t) is for a program, not a Python function")
     if spec.userns not in ("host", "private"):

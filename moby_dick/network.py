@@ -1,0 +1,284 @@
+"""``--network bridge``: a veth pair per container, one end ``eth0`` inside, the other on the bridge
+``moby-dick0``; an address leased from moby-dick's subnet; ``lo`` up; a default route to the bridge.
+
+Syscalls: rtnetlink through :mod:`moby_dick.netlink` (RTM_NEWLINK bridge and veth, RTM_NEWADDR,
+RTM_NEWROUTE, RTM_DELLINK), ``setns(2)`` for a socket of the container's namespace, ``flock(2)`` on the
+lease directory. Read veth(4), bridge(8), ip-link(8), network_namespaces(7).
+
+The runtime does it all on "pid1 N", before "go": the container's end is created *inside* PID 1's namespace
+(IFLA_NET_NS_FD), so it never exists on the host, and eth0 is up, addressed and routed before the command
+runs. Nothing host-wide changes: no ``ip_forward``, no iptables; containers on the bridge reach each other
+(the bridge switches frames between its ports) and the bridge's address, nothing beyond.
+
+Leases: one file per address in ``/run/moby-dick/network/<netns inode>/leases`` (so each network namespace
+has its own bridge and its own leases), naming its owner, PID 1, by pid and start time, under one lock.
+An owner that is gone (exited, killed, moby-dick SIGKILLed) makes its lease stale: :func:`sweep` removes
+stale leases, and the bridge once no lease is left (so a host with no container has no moby-dick0). It runs
+at every exit, in the guard, before each allocation, and in ``moby-dick cleanup``. The veth goes with the
+namespace: the kernel deletes both ends when PID 1's network namespace dies.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .records import Record
+
+BRIDGE = "moby-dick0"
+DEFAULT_SUBNET = "10.213.0.0/24"  # docker's 172.17.0.0/16 and podman's 10.88.0.0/16 are elsewhere
+STATE = "/run/moby-dick/network"
+MODES = ("none", "bridge", "host")
+
+
+class Network(Record):
+    """A container on the bridge: the bridge's name, the subnet (``a.b.c.d/N``), and published ports."""
+
+    __slots__ = ("bridge", "subnet", "publish", "state")
+    DEFAULTS = {"bridge": BRIDGE, "subnet": DEFAULT_SUBNET, "publish": (), "state": STATE}
+
+
+# ---- pure: modes, subnets, addresses ---------------------------------------------------------------
+
+def mode_problems(text: str) -> list[str]:
+    """``--network`` values: none, bridge, host, container:NAME|ID|PID, ns:PATH. Pure."""
+    if text in MODES or text == "private":
+        return []
+    kind, colon, value = text.partition(":")
+    if colon and kind in ("container", "ns") and value:
+        if kind == "ns" and not value.startswith("/"):
+            return [f'--network "{text}": ns: takes an absolute path such as /proc/1234/ns/net']
+        return []
+    return [f'--network "{text}": choose none, bridge, host, container:NAME|ID|PID or ns:PATH']
+
+
+def subnet_problems(text: str) -> list[str]:
+    try:
+        network, prefix = parse_subnet(text)
+    except ValueError as error:
+        return [f'--subnet "{text}": {error}']
+    return [] if prefix <= 30 else [f'--subnet "{text}": a /{prefix} has no room for a bridge and a container']
+
+
+def parse_subnet(text: str) -> tuple[int, int]:
+    """``"10.213.0.0/24"`` -> (network as an int, prefix length). Raises ValueError. Pure."""
+    import socket
+    import struct
+
+    address, slash, prefix_text = text.partition("/")
+    if not slash or not prefix_text.isdigit() or not 8 <= int(prefix_text) <= 32:
+        raise ValueError("write it as A.B.C.D/N with N from 8 to 30")
+    try:
+        packed = socket.inet_aton(address)
+    except OSError:
+        raise ValueError(f'"{address}" is not an IPv4 address') from None
+    if address.count(".") != 3:
+        raise ValueError(f'"{address}" is not an IPv4 address')
+    value, prefix = struct.unpack("!I", packed)[0], int(prefix_text)
+    mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+    if value & ~mask & 0xFFFFFFFF:
+        raise ValueError(f"host bits are set; the subnet is {dotted(value & mask)}/{prefix}")
+    return value, prefix
+
+
+def dotted(value: int) -> str:
+    return ".".join(str((value >> shift) & 0xFF) for shift in (24, 16, 8, 0))
+
+
+def gateway(subnet: str) -> str:
+    """The bridge's address: the subnet's first."""
+    network, _ = parse_subnet(subnet)
+    return dotted(network + 1)
+
+
+def candidates(subnet: str):
+    """The containers' addresses, in order: the second to the last before broadcast."""
+    network, prefix = parse_subnet(subnet)
+    for offset in range(2, (1 << (32 - prefix)) - 1):
+        yield dotted(network + offset)
+
+
+def first_free(subnet: str, leased) -> str | None:
+    """The lowest container address not in ``leased``, or None when the subnet is full. Pure."""
+    return next((address for address in candidates(subnet) if address not in leased), None)
+
+
+# ---- leases: files under a lock ---------------------------------------------------------------------
+
+def _directory(state: str) -> str:
+    return os.path.join(state, str(os.stat("/proc/self/ns/net").st_ino))
+
+
+def _owner_alive(text: str) -> bool:
+    """``"PID STARTTIME"`` names a process that still runs (not a zombie, not a recycled pid)."""
+    from .state import read_stat
+
+    try:
+        pid_text, start = text.split()[:2]
+        stat = read_stat(int(pid_text))
+    except ValueError:
+        return False
+    return stat is not None and stat[0] != "Z" and stat[19] == start
+
+
+class _Locked:
+    """flock(LOCK_EX) on ``STATE/lock`` (one lock for every namespace: it is never removed, so a waiter can
+    never hold a lock on a directory another process just deleted); the namespace's lease directory."""
+
+    def __init__(self, state: str):
+        import fcntl
+
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        self._fd = os.open(os.path.join(state, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.directory = os.path.join(_directory(state), "leases")
+
+    def leases(self) -> dict[str, str]:
+        found = {}
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
+            return found
+        for name in names:
+            try:
+                with open(os.path.join(self.directory, name)) as file:
+                    found[name] = file.read()
+            except FileNotFoundError:
+                continue
+        return found
+
+    def lease(self, address: str, owner: str) -> None:
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        with open(os.path.join(self.directory, address), "x") as file:
+            file.write(owner)
+
+    def free_stale(self) -> tuple[list[str], int]:
+        """Remove the leases whose owner is gone, and their veth if the kernel has not yet (a dying
+        namespace's devices go in the background); return them and how many are left."""
+        removed, leases = [], self.leases()
+        for address, owner in leases.items():
+            if not _owner_alive(owner):
+                veth = owner.split()[2:]
+                if veth:
+                    _delete_link(veth[0])
+                os.unlink(os.path.join(self.directory, address))
+                removed.append(address)
+        return removed, len(leases) - len(removed)
+
+    def close(self) -> None:
+        os.close(self._fd)  # the lock goes with the descriptor
+
+
+def _delete_link(name: str) -> bool:
+    from .netlink import Netlink, NetlinkError
+
+    with Netlink() as link:
+        index = link.index(name)
+        if index is None:
+            return False
+        try:
+            link.delete_link(index)
+        except NetlinkError as error:
+            if error.errno != 19:  # ENODEV: the kernel was quicker
+                raise
+        return True
+
+
+def sweep(state: str = STATE, bridge: str = BRIDGE) -> list[str]:
+    """Remove the leases of containers that are gone, and the bridge (and the namespace's lease directory)
+    once none is left. Returns what went."""
+    if not os.path.isdir(_directory(state)):
+        return []
+    locked = _Locked(state)
+    try:
+        removed, left = locked.free_stale()
+        if left == 0:  # nobody left on the bridge: it goes, like the last container
+            if _delete_link(bridge):
+                removed.append(bridge)
+            for directory in (locked.directory, os.path.dirname(locked.directory)):
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    pass
+        return removed
+    finally:
+        locked.close()
+
+
+# ---- the runtime's step -------------------------------------------------------------------------------
+
+class ConnectToBridge(Record):
+    """Runtime step, on "pid1 N": lease an address, make the bridge if it is missing, create the veth pair
+    with eth0 inside PID 1's namespace, then configure lo, eth0 and the default route from a netlink socket
+    of that namespace."""
+
+    __slots__ = ("network",)
+
+    def apply(self, kernel, pid: int) -> None:
+        from .errors import MobyError
+        from .netlink import Netlink, NetlinkError
+        from .state import start_time_of
+
+        network = self.network
+        _, prefix = parse_subnet(network.subnet)
+        router = gateway(network.subnet)
+        host_end = f"mdv{os.urandom(4).hex()}"
+        locked = _Locked(network.state)
+        try:
+            locked.free_stale()
+            address = first_free(network.subnet, locked.leases())
+            if address is None:
+                raise MobyError(f"--network bridge: every address of {network.subnet} is taken")
+            locked.lease(address, f"{pid} {start_time_of(pid)} {host_end}")
+            with Netlink() as host:
+                bridge = host.index(network.bridge)
+                if bridge is None:
+                    host.add_bridge(network.bridge)
+                    bridge = host.index(network.bridge)
+                    host.add_address(bridge, router, prefix)
+                    host.set_link(bridge, up=True)
+                netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    host.add_veth(host_end, "eth0", netns)
+                finally:
+                    os.close(netns)
+                end = host.index(host_end)
+                host.set_link(end, master=bridge)
+                host.set_link(end, up=True)
+        except NetlinkError as error:
+            raise MobyError(f"--network bridge: {error.strerror}") from None
+        finally:
+            locked.close()
+        try:
+            with Netlink(f"/proc/{pid}/ns/net") as inside:
+                inside.set_link(1, up=True)  # lo is always index 1 in a new namespace
+                eth0 = inside.index("eth0")
+                inside.add_address(eth0, address, prefix)
+                inside.set_link(eth0, up=True)
+                inside.add_default_route(router, eth0)
+        except NetlinkError as error:
+            raise MobyError(f"--network bridge, inside the container: {error.strerror}") from None
+
+    def __str__(self) -> str:
+        network = self.network
+        return (f'lease an address of {network.subnet}; bridge "{network.bridge}" ({gateway(network.subnet)}) if '
+                f'missing; veth mdv* <-> eth0 in /proc/PID1/ns/net; lo, eth0 up; default via {gateway(network.subnet)}')
+
+
+def address_of(pid: int, state: str = STATE) -> str | None:
+    """The address leased to PID 1 ``pid`` in the caller's network namespace, or None."""
+    from .state import start_time_of
+
+    leases = os.path.join(_directory(state), "leases")
+    try:
+        names = os.listdir(leases)
+    except FileNotFoundError:
+        return None
+    owner = f"{pid} {start_time_of(pid)}"
+    for name in names:
+        try:
+            with open(os.path.join(leases, name)) as file:
+                if file.read().split()[:2] == owner.split():
+                    return name
+        except FileNotFoundError:
+            continue
+    return None
