@@ -120,7 +120,7 @@ class Netlink:
         if netns is None:
             self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         else:
-            self._socket = _socket_in(netns)
+            self._socket = socket_in(netns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         self._socket.bind((0, 0))
         self._sequence = 0
 
@@ -192,8 +192,9 @@ class Netlink:
                      f"RTM_NEWROUTE default via {gateway}")
 
 
-def _socket_in(netns: str) -> socket.socket:
-    """A netlink socket of the namespace ``netns``: setns(2) there, socket(2), setns(2) back (this thread only)."""
+def socket_in(netns: str, family: int, kind: int, protocol: int = 0) -> socket.socket:
+    """A socket of the network namespace ``netns`` (a path such as /proc/PID/ns/net): setns(2) there,
+    socket(2), setns(2) back, in this thread only; the socket stays in ``netns`` for its whole life."""
     from .syscalls import KERNEL
 
     here = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
@@ -201,7 +202,7 @@ def _socket_in(netns: str) -> socket.socket:
     try:
         KERNEL.setns(there, CLONE_NEWNET)
         try:
-            return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+            return socket.socket(family, kind | socket.SOCK_CLOEXEC, protocol)
         finally:
             KERNEL.setns(here, CLONE_NEWNET)
     finally:

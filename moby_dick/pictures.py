@@ -98,3 +98,37 @@ def measured_bars(panels: list, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def network_map(ev: dict, title: str = ""):
+    """The bridge demo's evidence as a picture: the lab's namespace with the bridge and the veth host ends,
+    each container's namespace with its eth0 and address, the veth pairs between, and the published port."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    ax.set_axis_off()
+    ax.add_patch(plt.Rectangle((0, 0), 5.2, 4, fc=HOST_COLOUR, ec="#888"))
+    ax.text(0.1, 3.8, f"lab network namespace {ev['lab_netns']}", fontsize=9, va="top")
+    ax.text(2.6, 2.0, f"bridge moby-dick0\n{', '.join(ev['bridge_address'])}", ha="center", va="center", fontsize=10,
+            bbox=dict(boxstyle="round", fc=SHARED_COLOUR))
+    ax.text(0.4, 0.5, f"127.0.0.1:8080 (forwarder)\n→ {ev['published_answer']!r}", fontsize=8, va="center",
+            bbox=dict(boxstyle="square", fc="white", ec="#888"))
+    veths = [name for name, link in ev["links"].items() if link["master"] == "moby-dick0"]
+    boxes = [("server", ev["server"], 3.1, veths[0] if veths else "(veth)"),
+             ("client", ev["client"], 0.9, "(its veth: gone\nwith the client)")]
+    for label, view, y, host_end in boxes:
+        ax.add_patch(plt.Rectangle((7.0, y - 0.6), 3.6, 1.2, fc=CONTAINER_COLOUR, ec="#888"))
+        ax.text(7.1, y + 0.5, f"{label}: {view['netns']}", fontsize=8, va="top")
+        address = " ".join(view["addresses"].get("eth0", [])) or "(no address)"
+        ax.text(7.5, y - 0.1, f"eth0 {address}", fontsize=9, family="monospace", va="center",
+                bbox=dict(boxstyle="square", fc="white"))
+        ax.text(4.3, y, host_end, fontsize=8, family="monospace", va="center", ha="center",
+                bbox=dict(boxstyle="square", fc="white"))
+        ax.plot([4.9, 7.45], [y, y - 0.1], color="#444", lw=2)  # the veth pair
+        ax.plot([3.4, 3.75], [2.0, y], color="#444", lw=1)  # a port of the bridge
+        ax.text(6.1, y + 0.12, "veth pair", fontsize=7, ha="center")
+    ax.text(7.0, -0.25, f"client → server: {ev['client_answer']!r}; --network none: {ev['alone_answer']!r}", fontsize=8)
+    ax.set_xlim(-0.2, 10.8)
+    ax.set_ylim(-0.5, 4.1)
+    ax.set_title(title or "namespaces, veth pairs and the bridge, as ip -j reported them in this run")
+    fig.tight_layout()
+    return fig

@@ -488,3 +488,49 @@ save("10-user-namespaces", [
     "types of namespaces\"), subuid(5), newuidmap(1)\n- capabilities(7), \"Capabilities and user namespaces\"\n"
     "- this project's `moby_dick/userns.py` and the README section on user namespaces"),
 ])
+
+save("11-networking-veth-bridge-ports", [
+ md("# 11 · Networking: veth pairs, a bridge, published ports\n\n"
+    "**Learning goals**\n"
+    "- build a container network from three kernel objects: a network namespace, a veth pair, a bridge\n"
+    "- follow the plan: the runtime connects PID 1 *before* `go`, creating the container's end inside its namespace\n"
+    "- read the evidence with iproute2 (netlink): links and their master, addresses, routes, namespace inodes\n"
+    "- publish a port without touching host-wide settings (a forwarder, not DNAT), and see `--network none` as the "
+    "negative control"),
+ IMPORTS,
+ md("## How it works\n\nA new network namespace has only `lo`, DOWN (lesson 03). To connect it, moby-dick asks the kernel "
+    "(rtnetlink, rtnetlink(7)) for a **veth pair** (veth(4)): two devices joined like a cable, one created directly *inside* "
+    "PID 1's namespace (`IFLA_NET_NS_FD`) and named `eth0`, the other left on the host and made a port of the **bridge** "
+    "`moby-dick0`, a software switch with the subnet's first address. From a netlink socket made inside the container's "
+    "namespace (`setns(2)` for the one `socket(2)` call), the runtime sets `lo` up, gives `eth0` its leased address and adds "
+    "a default route to the bridge. All of it happens on \"pid1 N\", before \"go\": the command starts connected.\n\n"
+    "A published port (`-p 8080:80`) is a small **forwarder**: it binds 127.0.0.1:8080 in the host's namespace, then enters "
+    "the container's and connects to the container's address for each client. DNAT to 127.0.0.1 would need "
+    "`route_localnet=1` and iptables rules: host-wide settings moby-dick never changes. The plan:"),
+ code("print(describe(plan(ContainerSpec(('sh',), network='bridge', publish=('8080:80',)))))"),
+ md("## The network, live\n\nThe demo builds a **lab**: a network namespace of its own, standing in for the host, so the "
+    "bridge, the veths and the port exist nowhere else and no traffic can leave it. A server and a client container join "
+    "the bridge; the lab reaches the server on 127.0.0.1:8080. The **negative control** is a client with `--network none`."),
+ code("report = course.lesson_demo('bridge')\nev = report.evidence if report else None"),
+ md("### Picture: namespaces, veth pairs and the bridge, from this run's evidence"),
+ code("if ev:\n    pictures.network_map(ev);"),
+ md("## On cgroup v1 and v2\n\nNothing here touches cgroups: the same cells run on either. The bridge is a network device "
+    "of the lab's namespace, listed by `ip -j link`; on a real host, `ip link show moby-dick0` shows it while a container "
+    "is on it, and it goes with the last container."),
+ md("## The lesson checks itself"),
+ code("course.assert_held(report)"),
+ md("## Exercise 1\n\nWhich address did the *server* container get? (The bridge has the subnet's first; containers get the "
+    "lowest free one after it.) Answer with a string such as `'10.213.0.9'`. Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: an IPv4 address"),
+ code("course.self_check(answer, solution='10.213.0.2', evidence=ev['server_address'] if ev else None,\n"
+      "                  question=\"the server's address on the bridge\")"),
+ md("## Exercise 2\n\nThe server printed the address of each peer that connected. For the connection that came through the "
+    "published port, which address did it see: the lab's 127.0.0.1, the bridge's, or its own? Answer with the address. "
+    "(Hint: where does the forwarder make its connection?)"),
+ code("answer = None  # your answer: an IPv4 address"),
+ code("course.self_check(answer, solution='10.213.0.2', evidence=ev['server_peers'][-1] if ev and ev['server_peers'] else None,\n"
+      "                  question='the peer the server saw for the published port')"),
+ md("## Further reading\n- veth(4), network_namespaces(7), rtnetlink(7), netlink(7), ip-link(8), bridge(8)\n"
+    "- docker's userland proxy (`docker-proxy`) and why `route_localnet` is a host-wide risk\n"
+    "- this project's `moby_dick/network.py`, `netlink.py`, `ports.py`, and the demo `moby_dick/demos/bridge.py`"),
+])

@@ -23,7 +23,8 @@ import os
 import shutil
 from dataclasses import asdict, dataclass, field
 
-NAMES = ("hostname", "ipc", "network", "mount", "pid", "init", "jail", "memory", "pids", "cpu", "oci", "security", "userns")
+NAMES = ("hostname", "ipc", "network", "mount", "pid", "init", "jail", "memory", "pids", "cpu", "oci", "security", "userns",
+         "bridge")
 
 
 class CannotRun(Exception):

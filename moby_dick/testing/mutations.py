@@ -6,15 +6,16 @@
 
 from __future__ import annotations
 
-KINDS = ("uts", "ipc", "net", "mnt", "pid", "user", "propagation", "cgroup", "pivot_root", "init", "gate", "security")
+KINDS = ("uts", "ipc", "net", "mnt", "pid", "user", "propagation", "cgroup", "pivot_root", "init", "gate", "security",
+         "bridge")
 SECURITY_STEPS = ("DropBoundingSet", "KeepCapabilities", "SetCapabilities", "NoNewPrivileges", "InstallSeccomp",
                   "MaskPaths", "ReadOnlyPaths")
 
 
 def without(the_plan, kind: str):
     """A copy of ``the_plan`` in which ``kind`` is not isolated (a namespace kind, "propagation",
-    "cgroup", "pivot_root", "init", "gate": the OCI start gate, or "security": capabilities, no_new_privs,
-    seccomp and the masked paths)."""
+    "cgroup", "pivot_root", "init", "gate": the OCI start gate, "security": capabilities, no_new_privs,
+    seccomp and the masked paths, or "bridge": the veth, the address and the published ports)."""
     from ..cgroups import PlaceInCgroup
     from ..mounts import MakeRootPrivate
     from ..namespaces import UnshareNamespaces
@@ -35,6 +36,8 @@ def without(the_plan, kind: str):
         if kind == "gate" and type(step).__name__ == "AwaitStart":
             return None
         if kind == "security" and type(step).__name__ in SECURITY_STEPS:
+            return None
+        if kind == "bridge" and type(step).__name__ in ("ConnectToBridge", "PublishPorts"):
             return None
         if kind == "user" and type(step).__name__ == "RequestIdMaps":
             return None  # no user namespace: nothing to map

@@ -35,7 +35,8 @@ def test_the_course_has_its_lessons():
     assert [nb.stem for nb in NOTEBOOKS] == ["00-what-is-a-container", "01-hostname-uts", "02-ipc",
                                              "03-network", "04-mounts-and-propagation", "05-pid-and-init",
                                              "06-filesystem-jail", "07-cgroups", "08-oci-and-the-engine-stack",
-                                             "09-not-the-hosts-root", "10-user-namespaces"]
+                                             "09-not-the-hosts-root", "10-user-namespaces",
+                                             "11-networking-veth-bridge-ports"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -78,7 +79,7 @@ moby_dick.runner.plan = plan_without({kind!r})
                                           ("04-mounts-and-propagation", "propagation"), ("05-pid-and-init", "pid"),
                                           ("06-filesystem-jail", "pivot_root"), ("07-cgroups", "cgroup"),
                                           ("08-oci-and-the-engine-stack", "gate"), ("09-not-the-hosts-root", "security"),
-                                          ("10-user-namespaces", "user")])
+                                          ("10-user-namespaces", "user"), ("11-networking-veth-bridge-ports", "bridge")])
 def test_a_broken_isolation_fails_the_lessons_checks(lesson, kind):
     from nbclient.exceptions import CellExecutionError
 

@@ -26,3 +26,10 @@ def test_summary_and_ratios():
     assert (summary["median"], summary["min"], summary["p90"], summary["n"]) == (3.0, 1.0, 5.0, 5)
     rows = bench.ratios({"moby_dick API (in-process)": stat(6.0), "unshare -uinmpf --mount-proc": stat(3.0), "runc run": stat(12.0)})
     assert rows == [{"": "moby_dick API (in-process)", "/ unshare -uinmpf --mount-proc": "2.00x", "/ runc run": "0.50x"}]
+
+
+def test_the_bridge_budget_is_the_difference_of_its_two_rows():
+    lines = bench.budgets({"moby-dick CLI (in a netns)": stat(60.0), "moby-dick CLI --network bridge (in a netns)": stat(63.5)})
+    assert lines == ["--network bridge adds <= 5 ms: held (+3.5 ms)"]
+    lines = bench.budgets({"moby-dick CLI (in a netns)": stat(60.0), "moby-dick CLI --network bridge (in a netns)": stat(70.0)})
+    assert lines == ["--network bridge adds <= 5 ms: MISSED (+10.0 ms)"]
