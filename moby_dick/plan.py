@@ -95,10 +95,12 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         from .network import ConnectToBridge
 
         runtime.append(ConnectToBridge(config.network))
-        if config.network.publish:
-            from .ports import PublishPorts
+        if config.network.publish:  # bound first: a port in use fails the start before anything is made
+            from .ports import BindPorts, Listeners, PublishPorts
 
-            runtime.append(PublishPorts(config.network.publish, config.network.state))
+            listeners = Listeners()
+            host.append(BindPorts(config.network.publish, listeners))
+            runtime.append(PublishPorts(config.network.publish, config.network.state, listeners))
     if config.tmpfs_on_host:
         from .mountpoints import ClaimMountpoint
 

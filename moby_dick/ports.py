@@ -88,11 +88,53 @@ def bind(publish: Publish) -> socket.socket:
     return listener
 
 
-class PublishPorts(Record):
-    """Runtime step, on "pid1 N" (after the bridge gave PID 1 its address): bind every listener, then fork
-    the forwarder into PID 1's network namespace."""
+class Listeners:
+    """The bound listeners of one start, shared by the host step that binds them and the runtime step that
+    hands them to the forwarder (a holder: the plan is made before anything is bound)."""
 
-    __slots__ = ("ports", "state")
+    def __init__(self):
+        self.bound: list = []  # (socket, Publish)
+
+    def close(self) -> None:
+        while self.bound:
+            self.bound.pop()[0].close()
+
+    def __eq__(self, other) -> bool:  # plans compare by their steps' fields: any two holders are alike
+        return isinstance(other, Listeners)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "Listeners()"
+
+
+class BindPorts(Record):
+    """Host step, before the fork: bind every published port in the host's namespace. A port in use fails
+    the start here, before a container, an address or a bridge exists."""
+
+    __slots__ = ("ports", "listeners")
+
+    def apply(self, host) -> None:
+        from .errors import MobyError
+
+        host.cleanup.append(self.listeners.close)
+        for publish in self.ports:
+            try:
+                self.listeners.bound.append((bind(publish), publish))
+            except OSError as error:
+                raise MobyError(f"-p {publish}: cannot bind {publish.host_ip}:{publish.host_port}/"
+                                f"{publish.protocol}: {error.strerror}") from None
+
+    def __str__(self) -> str:
+        return f"socket(); bind({', '.join(f'{p.host_ip}:{p.host_port}/{p.protocol}' for p in self.ports)}); listen()"
+
+
+class PublishPorts(Record):
+    """Runtime step, on "pid1 N" (after the bridge gave PID 1 its address): fork the forwarder with the
+    bound listeners into PID 1's network namespace."""
+
+    __slots__ = ("ports", "state", "listeners")
 
     def apply(self, kernel, pid: int) -> None:
         import selectors  # noqa: F401  imported before the fork: the forwarder must not take the import lock
@@ -101,14 +143,7 @@ class PublishPorts(Record):
         from .errors import MobyError
         from .network import address_of
 
-        listeners = []
         try:
-            for publish in self.ports:
-                try:
-                    listeners.append((bind(publish), publish))
-                except OSError as error:
-                    raise MobyError(f"-p {publish}: cannot bind {publish.host_ip}:{publish.host_port}/"
-                                    f"{publish.protocol}: {error.strerror}") from None
             address = address_of(pid, self.state)
             if address is None:
                 raise MobyError("-p: the container has no address on the bridge")
@@ -116,17 +151,16 @@ class PublishPorts(Record):
             netns = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             child = kernel.fork()
             if child == 0:
-                _become_forwarder(kernel, listeners, address, pidfd, netns)
+                _become_forwarder(kernel, self.listeners.bound, address, pidfd, netns)
             os.close(pidfd)
             os.close(netns)
             kernel.waitpid(child, 0)
         finally:
-            for listener, _ in listeners:
-                listener.close()
+            self.listeners.close()  # the forwarder has its own copies
 
     def __str__(self) -> str:
-        return (f"bind {', '.join(map(str, self.ports))} here; fork a forwarder that enters /proc/PID1/ns/net "
-                "and connects to the container's address for each client")
+        return (f"fork a forwarder for {', '.join(map(str, self.ports))}: it enters /proc/PID1/ns/net and "
+                "connects to the container's address for each client")
 
 
 def _become_forwarder(kernel, listeners, address: str, pidfd: int, netns: int) -> None:
@@ -169,11 +203,19 @@ def serve(listeners, address: str, pidfd: int) -> None:
     for listener, publish in listeners:
         selector.register(listener, selectors.EVENT_READ, publish)
     udp_clients: dict = {}  # (listener fd, client address) -> the socket towards the container
+    pipes: list = []  # the threads copying TCP connections
     while True:
         for key, _ in selector.select():
             publish = key.data
-            if publish is None:
-                return  # PID 1 exited: the container is gone
+            if publish is None:  # PID 1 exited: accept nothing more, let what the container said reach its clients
+                for listener, _ in listeners:
+                    listener.close()
+                import time
+
+                deadline = time.monotonic() + 5
+                for thread in pipes:
+                    thread.join(max(0.0, deadline - time.monotonic()))
+                return
             if isinstance(publish, tuple):  # a UDP answer from the container, back to its client
                 listener, client, upstream = publish
                 try:
@@ -181,28 +223,33 @@ def serve(listeners, address: str, pidfd: int) -> None:
                 except OSError:
                     pass
             elif publish.protocol == "tcp":
-                _accept(key.fileobj, address, publish.container_port)
+                pipes = [thread for thread in pipes if thread.is_alive()]
+                pipes += _accept(key.fileobj, address, publish.container_port)
             else:
                 _forward_datagram(key.fileobj, address, publish.container_port, udp_clients, selector)
 
 
-def _accept(listener, address: str, port: int) -> None:
+def _accept(listener, address: str, port: int) -> list:
+    """Accept a client, connect to the container, start the two copying threads (returned)."""
     import threading
 
     try:
         client, _ = listener.accept()
     except OSError:
-        return
+        return []
     try:
         upstream = socket.create_connection((address, port), timeout=5)
         upstream.settimeout(None)
     except OSError:
         client.close()  # nothing listens in the container: the client sees the connection close
-        return
+        return []
     ends = [2]  # directions still running; the last one to end closes both sockets
     lock = threading.Lock()
-    for source, target in ((client, upstream), (upstream, client)):
-        threading.Thread(target=_pipe, args=(source, target, ends, lock), daemon=True).start()
+    threads = [threading.Thread(target=_pipe, args=(source, target, ends, lock), daemon=True)
+               for source, target in ((client, upstream), (upstream, client))]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def _pipe(source, target, ends: list, lock) -> None:

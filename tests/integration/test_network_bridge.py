@@ -80,6 +80,7 @@ def lab(rootfs):
     yield the_lab
     for name in the_lab.names:
         the_lab.run("rm", "-f", name)
+    the_lab.run("cleanup")  # the bridge stays after the last container, like docker0, until cleanup
     the_lab.close()
     assert _host_network() == host_before  # nothing ever touched the host's own namespace
 
@@ -177,13 +178,16 @@ def test_a_port_in_use_is_one_line_125_and_leaves_nothing(lab, rootfs):
         before = set(lab.links())
         done = lab.run("run", "--network", "bridge", "-p", "18083:80", "--rootfs", rootfs, "true")
         assert done.returncode == 125 and done.stderr.count(b"\n") == 1 and b"Address already in use" in done.stderr
-    assert set(lab.links()) == before == {"lo"} and lab.leases() == []
+    assert set(lab.links()) == before and "mdv" not in str(before) and lab.leases() == []
 
 
-def test_sigkill_of_moby_dick_frees_the_address_the_veth_and_the_bridge(lab, rootfs):
+def test_sigkill_of_moby_dick_frees_the_address_and_the_veth_and_cleanup_takes_the_bridge(lab, rootfs):
     process = subprocess.Popen(lab.command("run", "--network", "bridge", "--rootfs", rootfs, "sleep", "60"))
     wait_for(lambda: lab.leases() and any(n.startswith("mdv") for n in lab.links()), "the container on the bridge")
     process.send_signal(signal.SIGKILL)
     process.wait()
-    # the guard waits for PID 1 (killed by PDEATHSIG), then frees its lease; the last one takes the bridge along
-    wait_for(lambda: lab.leases() == [] and set(lab.links()) == {"lo"}, "the lease, the veth and the bridge to go")
+    # the guard waits for PID 1 (killed by PDEATHSIG), then frees its lease; the veth goes with the namespace
+    wait_for(lambda: lab.leases() == [] and set(lab.links()) == {"lo", "moby-dick0"}, "the lease and the veth to go")
+    cleaned = lab.run("cleanup")
+    assert cleaned.returncode == 0 and b"removed bridge moby-dick0" in cleaned.stdout
+    assert set(lab.links()) == {"lo"} and not os.path.exists(os.path.join(STATE, str(lab.inode)))
