@@ -210,9 +210,13 @@ def from_spec(spec, environ=None) -> Config:
             joined = (Namespace("net", network_namespace_path(spec.network)),)
     elif spec.network == "bridge":
         from .network import DEFAULT_SUBNET, Network
-        from .ports import parse_publish
 
-        network = Network(subnet=spec.subnet or DEFAULT_SUBNET, publish=tuple(map(parse_publish, spec.publish)))
+        publish = ()
+        if spec.publish:
+            from .ports import parse_publish
+
+            publish = tuple(map(parse_publish, spec.publish))
+        network = Network(subnet=spec.subnet or DEFAULT_SUBNET, publish=publish)
     root = None
     if spec.rootfs:
         root = Root(spec.rootfs, spec.read_only, spec.jail, not spec.read_only)

@@ -79,14 +79,10 @@ def _wait_until_gone(pid: int, timeout: float = 5.0) -> None:
     """Until /proc/PID is gone or a zombie (the guard is not its parent: it cannot wait(2) for it)."""
     import time
 
+    from .procstat import gone
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as file:
-                if file.read().rpartition(b")")[2].split()[0] in (b"Z", b"X"):
-                    return
-        except OSError:
-            return
+    while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
 
 

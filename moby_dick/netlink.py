@@ -16,8 +16,9 @@ evidence never comes from the code that made it.
 from __future__ import annotations
 
 import os
-import socket
 import struct
+
+import _socket as socket  # the C module: the socket wrapper's enums cost ~3 ms on the start path
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
@@ -192,9 +193,10 @@ class Netlink:
                      f"RTM_NEWROUTE default via {gateway}")
 
 
-def socket_in(netns: str, family: int, kind: int, protocol: int = 0) -> socket.socket:
+def socket_in(netns: str, family: int, kind: int, protocol: int = 0):
     """A socket of the network namespace ``netns`` (a path such as /proc/PID/ns/net): setns(2) there,
-    socket(2), setns(2) back, in this thread only; the socket stays in ``netns`` for its whole life."""
+    socket(2), setns(2) back, in this thread only; the socket stays in ``netns`` for its whole life.
+    (A ``_socket.socket``; ``socket.socket(fileno=s.detach())`` makes it the wrapper, with ``with``.)"""
     from .syscalls import KERNEL
 
     here = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)

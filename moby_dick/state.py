@@ -22,6 +22,7 @@ import os
 import time
 
 from .errors import MobyError, UsageError
+from .procstat import read_stat, start_time_of  # noqa: F401  (the lifecycle imports them from here)
 
 DEFAULT_ROOT = "/run/moby-dick-oci"
 GATE = "exec.fifo"
@@ -35,22 +36,6 @@ def valid_id(container_id: str) -> bool:
     """Ids name directories: letters, digits and ``_ + - .`` only, as runc accepts, and not "." or ".."."""
     return bool(container_id) and container_id not in (".", "..") and len(container_id) <= 1024 and all(
         ch.isascii() and (ch.isalnum() or ch in "_+-.") for ch in container_id)
-
-
-def start_time_of(pid: int, proc: str = "/proc") -> int | None:
-    """Field 22 of /proc/<pid>/stat (clock ticks after boot), or None if there is no such process."""
-    stat = read_stat(pid, proc)
-    return None if stat is None else int(stat[19])
-
-
-def read_stat(pid: int, proc: str = "/proc") -> list | None:
-    """The fields of /proc/<pid>/stat after the command name (which may hold spaces): [state, ppid, ...]."""
-    try:
-        with open(f"{proc}/{pid}/stat") as file:
-            text = file.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return text[text.rindex(")") + 2:].split()
 
 
 class ContainerState:

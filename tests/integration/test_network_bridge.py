@@ -63,7 +63,7 @@ class Lab:
         import socket
 
         kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
-        sock = netlink.socket_in(self.netns, socket.AF_INET, kind)
+        sock = socket.socket(fileno=netlink.socket_in(self.netns, socket.AF_INET, kind).detach())
         sock.settimeout(10)
         sock.connect(("127.0.0.1", port))
         return sock
@@ -172,7 +172,7 @@ def test_joining_another_containers_namespace_by_name_and_by_path(lab, rootfs):
 def test_a_port_in_use_is_one_line_125_and_leaves_nothing(lab, rootfs):
     import socket
 
-    with netlink.socket_in(lab.netns, socket.AF_INET, socket.SOCK_STREAM) as taken:
+    with socket.socket(fileno=netlink.socket_in(lab.netns, socket.AF_INET, socket.SOCK_STREAM).detach()) as taken:
         taken.bind(("127.0.0.1", 18083))
         taken.listen(1)
         before = set(lab.links())
