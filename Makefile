@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-engines demos test unit notebooks bench soak clean
+.PHONY: setup setup-engines demos test unit notebooks course bench soak clean
 setup: $(VENV)/.installed
 
 # the engines, the reference runtimes and Go: for the test suite only (`make demos` stays quick)
@@ -31,6 +31,10 @@ unit: setup
 notebooks: setup-engines
 	$(PY) -m pytest --run-privileged tests/notebooks
 
+# the course as a static site in build/course/ (every notebook executed: run as root)
+course: setup
+	$(PY) -m moby_dick.course_site build/course
+
 # 1,000 starts of five shapes, 4 at a time, half SIGKILLed at random moments; then zero leftovers
 soak: setup-engines
 	$(PY) -m moby_dick.testing.stress --runs 1000 --parallel 4
@@ -40,4 +44,4 @@ bench: setup
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info build

@@ -164,3 +164,40 @@ def _remove_cgroup_beneath_own(name: str) -> None:
                 for sub in subdirectories:
                     os.rmdir(os.path.join(below, sub))
             os.rmdir(directory)
+
+
+EXAM_SUITE = ("hostname", "process", "linux_uid_mappings", "linux_masked_paths", "linux_readonly_paths",
+              "linux_sysctl", "linux_devices")
+
+
+def peer_suite(tests=EXAM_SUITE) -> dict | None:
+    """Run OCI runtime-tools' validation programs ``tests`` against moby-dick-oci, as the test suite does
+    (tests/engines): the peer copy beside this checkout (``../shared/peer``) or ``$MOBY_PEER_DIR``, built offline
+    once. Returns ``{"passed", "failed", "tests": [{"name", "verdict", "ok", ...}]}``, or None with the reason."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    reason = privileged_reason()
+    if reason:
+        print(f"[not run] runtime-tools starts containers through moby-dick-oci: {reason}.")
+        return None
+    project = Path(__file__).resolve().parents[1]
+    peer = Path(os.environ.get("MOBY_PEER_DIR", project.parent / "shared" / "peer")) / "runtime-tools"
+    if not (peer / "run").exists():
+        print(f"[not run] the runtime-tools peer suite is not at {peer} (set MOBY_PEER_DIR)")
+        return None
+    built = subprocess.run([str(peer / "build")], capture_output=True, text=True)
+    if built.returncode != 0:
+        print(f"[not run] runtime-tools could not be built here (exit {built.returncode}; `make test` installs Go)")
+        return None
+    with tempfile.TemporaryDirectory(prefix="moby-course-rt.") as work:
+        report = os.path.join(work, "rt.json")
+        done = subprocess.run([str(peer / "run"), str(Path(sys.executable).parent / "moby-dick-oci"), *tests],
+                              capture_output=True, text=True, env={**os.environ, "PEER_JSON": report}, timeout=600)
+        print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip())
+        with open(report) as file:
+            return json.load(file)

@@ -34,19 +34,23 @@ main h2 { font-size: 1.4rem; margin-top: 2rem; border-bottom: 1px solid var(--li
 a { color: var(--accent); }
 code, pre { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 0.86rem; }
 p code, li code, td code { background: var(--code); padding: 0.1rem 0.3rem; border-radius: 4px; }
-.jp-Cell { margin: 0.9rem 0; }
-.jp-InputArea, .jp-OutputArea-output pre { overflow-x: auto; }
-.jp-CodeCell .jp-InputArea { background: var(--code); border: 1px solid var(--line); border-left: 4px solid var(--accent);
-                            border-radius: 6px; padding: 0.2rem 0.8rem; }
-.jp-OutputArea-output pre { background: #fbfbfb; border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem;
-                            white-space: pre; }
-.jp-InputPrompt, .jp-OutputPrompt { display: none; }
-.jp-RenderedImage img, img { max-width: 100%; height: auto; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+.cell { margin: 0.9rem 0; }
+.prompt { display: none; }
+.input_area { background: var(--code); border: 1px solid var(--line); border-left: 4px solid var(--accent);
+              border-radius: 6px; padding: 0.2rem 0.8rem; overflow-x: auto; }
+.input_area pre { margin: 0.4rem 0; }
+.output_subarea pre { background: #fbfbfb; border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 0.8rem;
+                      margin: 0.3rem 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.output_subarea { overflow-x: auto; }
+.output_png img, img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; max-width: 100%; }
+table.map { width: 100%; table-layout: fixed; } table.map th:first-child { width: 34%; } table.map ul { margin: 0; padding-left: 1.1rem; }
+a.anchor-link { visibility: hidden; margin-left: 0.3rem; text-decoration: none; }
+h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link { visibility: visible; }
 th, td { border: 1px solid var(--line); padding: 0.35rem 0.6rem; vertical-align: top; text-align: left; }
 th { background: #f0f4f8; }
 nav.pager { display: flex; justify-content: space-between; border-top: 1px solid var(--line); margin-top: 2rem; }
-.map td:first-child { white-space: nowrap; font-weight: 600; }
+.map td:first-child { font-weight: 600; }
 .muted { color: var(--muted); }
 """
 CHECK_PICTURES = """<script>
@@ -116,10 +120,20 @@ def page(title: str, body: str, previous=None, following=None) -> str:
         f"<main>{body}</main>", *pager, CHECK_PICTURES, "</body>", "</html>"])
 
 
+def inline_markdown(text: str) -> str:
+    """`code`, **bold** and *emphasis* of one line of markdown, as HTML (everything else escaped). Pure."""
+    import re
+
+    escaped = html.escape(text, quote=False)
+    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+    escaped = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
+    return re.sub(r"(?<![*\w])\*([^*]+)\*(?![*\w])", r"<em>\1</em>", escaped)
+
+
 def index_html(entries: list[dict]) -> str:
     rows = "\n".join(
         f'<tr><td><a href="{e["href"]}">{html.escape(e["title"])}</a></td>'
-        f'<td><ul>{"".join(f"<li>{html.escape(goal)}</li>" for goal in e["goals"])}</ul></td></tr>' for e in entries)
+        f'<td><ul>{"".join(f"<li>{inline_markdown(goal)}</li>" for goal in e["goals"])}</ul></td></tr>' for e in entries)
     body = (
         "<h1>moby_dick: how containers work, proven</h1>"
         "<p>A container is a process with its own view of the kernel. Each lesson builds one part of that view with "

@@ -187,6 +187,14 @@ def _delete_link(name: str) -> bool:
         return True
 
 
+def _remove_if_empty(leases: str) -> None:
+    for directory in (leases, os.path.dirname(leases)):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+
+
 def sweep(state: str = STATE, bridge: str = BRIDGE, everything: bool = False) -> list[str]:
     """Free the leases of containers that are gone; with ``everything`` (``moby-dick cleanup``) also delete
     their veths if the kernel has not yet, and, once no lease is left, the bridge and the namespace's lease
@@ -201,11 +209,19 @@ def sweep(state: str = STATE, bridge: str = BRIDGE, everything: bool = False) ->
         if everything and left == 0:  # nobody on the bridge: it goes
             if _delete_link(bridge):
                 removed.append(bridge)
-            for directory in (locked.directory, os.path.dirname(locked.directory)):
-                try:
-                    os.rmdir(directory)
-                except OSError:
-                    pass
+        if left == 0:  # no lease in this namespace: its directory goes (made again by the next allocation)
+            _remove_if_empty(locked.directory)
+        if everything:  # namespaces that are gone: their leases are all stale
+            for name in os.listdir(state):
+                leases = os.path.join(state, name, "leases")
+                if name.isdigit() and leases != locked.directory and os.path.isdir(leases):
+                    for address in os.listdir(leases):
+                        with open(os.path.join(leases, address)) as file:
+                            alive = _owner_alive(file.read())
+                        if not alive:
+                            os.unlink(os.path.join(leases, address))
+                            removed.append(address)
+                    _remove_if_empty(leases)
         return removed
     finally:
         locked.close()

@@ -534,3 +534,106 @@ save("11-networking-veth-bridge-ports", [
     "- docker's userland proxy (`docker-proxy`) and why `route_localnet` is a host-wide risk\n"
     "- this project's `moby_dick/network.py`, `netlink.py`, `ports.py`, and the demo `moby_dick/demos/bridge.py`"),
 ])
+
+save("12-exec-setns-and-terminals", [
+ md("# 12 · exec, setns and terminals: joining a running container\n\n"
+    "**Learning goals**\n"
+    "- explain what `docker exec` / `moby-dick exec` is to the kernel: a new process that `setns(2)`s into every "
+    "namespace of the container's PID 1, joins its cgroup, and passes the same final phase\n"
+    "- read the evidence: the exec'd process's `/proc/<pid>/ns/*` equal PID 1's, its `Seccomp:` and `NoNewPrivs:`\n"
+    "- follow a terminal across processes: the pty is made *inside* (the container's devpts) and its master travels "
+    "over a unix socket (SCM_RIGHTS) to whoever shows it: moby-dick, conmon, containerd's shim"),
+ IMPORTS,
+ md("## How it works\n\n`setns(2)` moves the *calling thread* into an existing namespace given by a descriptor of "
+    "`/proc/<pid>/ns/<kind>`. Joining a PID namespace, like unsharing one, only places the caller's *next child* in it, so "
+    "exec forks once more; the mount namespace is joined last (it changes what paths mean). The plan of an exec is "
+    "the container's plan with joins instead of unshares, and the same final phase: capabilities, no_new_privs, the "
+    "seccomp filter read from the container's own config. With `-t`, the process opens a new pty from the container's "
+    "`/dev/ptmx` (its own devpts, `newinstance`), makes the slave its stdio and controlling terminal (`setsid`, "
+    "`TIOCSCTTY`) and sends the master over the channel; moby-dick receives it on a console socket, as conmon does, "
+    "and relays your keys and the output (pty(7), unix(7)). The plan of a run with a terminal:"),
+ code("print(describe(plan(ContainerSpec(('sh',), tty=True))))"),
+ md("## exec, live\n\nThe demo starts a detached container (`moby-dick run -d`), then `moby-dick exec` and `exec -t` "
+    "into it, and compares namespaces from the host. The **negative control** is a container made with the host's "
+    "UTS and IPC namespaces: the exec'd process then holds the host's."),
+ code("report = course.lesson_demo('exec')\nev = report.evidence if report else None"),
+ md("### Picture: PID 1, the exec'd shell and this notebook, and the namespaces they hold"),
+ code("from moby_dick.namespaces import NamespaceId\n"
+      "def ids(texts):\n"
+      "    return {kind: text for kind, text in texts.items()}\n"
+      "if ev:\n    pictures.namespace_graph({'host (this notebook)': ids(ev['host']), \"container's PID 1\": ids(ev['isolated']['pid_one']),\n"
+      "                              \"exec'd shell\": ids(ev['isolated']['exec']['ns'])}, kinds=('uts', 'ipc', 'net', 'mnt', 'pid'),\n"
+      "                             title=\"the exec'd shell holds PID 1's namespaces (green: shared), not the host's\");"),
+ md("## The lesson checks itself"),
+ code("course.assert_held(report)"),
+ md("## Exercise 1\n\nIn the exec'd shell, what is `/proc/1/comm`: the host's init, moby-dick, or the container's "
+    "command? Answer with the name. Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: a process name"),
+ code("course.self_check(answer, solution='sleep', evidence=ev['isolated']['exec']['pid1_comm'] if ev else None,\n"
+      "                  question=\"PID 1 as the exec'd shell sees it\")"),
+ md("## Exercise 2\n\nThe pty of `exec -t` is a character device. What is its major number (decimal)? "
+    "(devices.txt: the Unix98 pty slaves.) Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: a number"),
+ code("course.self_check(answer, solution=136, evidence=int(ev['isolated']['exec_tty']['stdin_device'].split()[0], 16) if ev else None,\n"
+      "                  question='the major number of the exec -t terminal')"),
+ md("## Further reading\n- setns(2), namespaces(7), pty(7), tty_ioctl(4), unix(7) (SCM_RIGHTS), pidfd_open(2)\n"
+    "- runc's `exec` and `--console-socket`; conmon's console handling\n"
+    "- this project's `moby_dick/lifecycle.py` (`exec_process`), `terminal.py`, `engine.py` and `demos/exec.py`"),
+])
+
+save("13-final-exam", [
+ md("# 13 · The final exam: what a container is, graded by the kernel and by the suites the project passes\n\n"
+    "**Learning goals**\n"
+    "- answer one question from each part of the course, each graded against live kernel evidence\n"
+    "- run the OCI runtime-tools validation programs the project itself passes, against moby-dick-oci\n"
+    "- see that your understanding and the runtime are checked the same way: by evidence, with a control"),
+ IMPORTS,
+ md("## How it is graded\n\nEvery answer below is compared with what the kernel reports *in this run* (as in every "
+    "lesson's exercises). Then the exam runs a part of the same suite the project's CI runs (`tests/engines`): OCI "
+    "runtime-tools, the conformance programs of the runtime-spec, driving `moby-dick-oci` through create, start, "
+    "state, kill and delete. A runtime that breaks an isolation fails both: the questions' evidence changes and the "
+    "suite's checks fail. The plan of a container with its own root, which the questions refer to:"),
+ code("print(describe(plan(ContainerSpec(('sh',), rootfs='/srv/rootfs'))))"),
+ md("## The evidence: a container that is not the host's root, live\n\nThe security demo runs a `--rootfs` "
+    "container and its **negative control** (`--privileged`) and reads capabilities, seccomp and the masked paths "
+    "from `/proc`."),
+ code("report = course.lesson_demo('security')\nev = report.evidence if report else None\ncourse.assert_held(report)"),
+ md("## Exercise 1 (lessons 00-05)\n\nWhich namespace kinds does `moby-dick run` give a container of its own by "
+    "default, without `--rootfs`? A set of names."),
+ code("answer = None  # your answer: a set of kind names"),
+ code("host = probe.namespace_ids()\n"
+      "result = course.privileged('start a container', run, ['true'])\n"
+      "course.self_check(answer, solution={'uts', 'ipc', 'net', 'mnt', 'pid'},\n"
+      "                  evidence={k for k in result.namespaces if result.namespaces[k] != host[k]} if result else None,\n"
+      "                  question='kinds of its own')"),
+ md("## Exercise 2 (lesson 09)\n\nHow many capabilities does a `--rootfs` container keep in its effective set?"),
+ code("answer = None  # your answer: a number"),
+ code("course.self_check(answer, solution=14, evidence=bin(int(ev['default']['CapEff'], 16)).count('1') if ev else None,\n"
+      "                  question='effective capabilities with --rootfs')"),
+ md("## Exercise 3 (lesson 11)\n\nA container on `--network bridge`: what is the name of its network device (besides `lo`)?"),
+ code("answer = None  # your answer: a device name"),
+ code("from moby_dick.forkcall import in_lab\n"
+      "import socket\n"
+      "def devices_on_the_bridge():  # in a lab network namespace: the bridge exists only there\n"
+      "    inside = run(ContainerSpec((), network='bridge', function=lambda: [n for _, n in socket.if_nameindex()]))\n"
+      "    return [name for name in inside.value if name != 'lo']\n"
+      "names = course.privileged('start a container in a lab', in_lab, devices_on_the_bridge, kinds=('uts', 'ipc', 'mnt', 'net'))\n"
+      "course.self_check(answer, solution='eth0', evidence=names[0] if names else None, question=\"the container's device\")"),
+ md("## The project's own suite: OCI runtime-tools against moby-dick-oci\n\nSeven validation programs of the "
+    "runtime-spec's conformance suite (the full 58 run in `tests/engines`); each starts containers through "
+    "`moby-dick-oci` and checks them from inside with `runtimetest`."),
+ code("suite = course.peer_suite()\n"
+      "if suite:\n"
+      "    course.show_table([{'program': t['name'], 'verdict': t['verdict'], 'checks ok': t['ok'], 'not ok': t['not_ok']}\n"
+      "                       for t in suite['tests']], title='runtime-tools, this run')"),
+ md("### Picture: the checks each program made, and passed"),
+ code("if suite:\n    pictures.measured_bars([('checks ok', {t['name'].replace('linux_', ''): t['ok'] for t in suite['tests']}, None)],\n"
+      "                           title='runtime-tools checks that held against moby-dick-oci');"),
+ md("## Exercise 4: did the runtime pass?\n\nHow many of the seven programs failed in this run?"),
+ code("answer = None  # your answer: a number"),
+ code("course.self_check(answer, solution=0, evidence=suite['failed'] if suite else None,\n"
+      "                  question='runtime-tools programs that failed')"),
+ md("## Further reading\n- the OCI runtime-spec (`config.md`, `runtime.md`) and runtime-tools' `validation/`\n"
+    "- every lesson's reading list; this project's README, sections \"From docker to moby-dick\" and "
+    "\"moby-dick-oci\""),
+])

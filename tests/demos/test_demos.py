@@ -43,6 +43,7 @@ def test_demo_holds_with_its_control(name):
     ("security", "security", "no_new_privs is on and a seccomp filter is installed"),
     ("userns", "user", "outside, its PID 1 is an unprivileged uid"),
     ("bridge", "bridge", "the client got the server's reply across the bridge"),
+    ("exec", "uts", "and none of the host's"),
 ])
 def test_removing_the_isolation_makes_the_demo_fail(monkeypatch, name, removed, failing_claim):
     monkeypatch.setattr(moby_dick.runner, "plan", plan_without(removed))

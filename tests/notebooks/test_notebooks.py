@@ -36,7 +36,8 @@ def test_the_course_has_its_lessons():
                                              "03-network", "04-mounts-and-propagation", "05-pid-and-init",
                                              "06-filesystem-jail", "07-cgroups", "08-oci-and-the-engine-stack",
                                              "09-not-the-hosts-root", "10-user-namespaces",
-                                             "11-networking-veth-bridge-ports"]
+                                             "11-networking-veth-bridge-ports", "12-exec-setns-and-terminals",
+                                             "13-final-exam"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -79,7 +80,8 @@ moby_dick.runner.plan = plan_without({kind!r})
                                           ("04-mounts-and-propagation", "propagation"), ("05-pid-and-init", "pid"),
                                           ("06-filesystem-jail", "pivot_root"), ("07-cgroups", "cgroup"),
                                           ("08-oci-and-the-engine-stack", "gate"), ("09-not-the-hosts-root", "security"),
-                                          ("10-user-namespaces", "user"), ("11-networking-veth-bridge-ports", "bridge")])
+                                          ("10-user-namespaces", "user"), ("11-networking-veth-bridge-ports", "bridge"),
+                                          ("12-exec-setns-and-terminals", "uts"), ("13-final-exam", "security")])
 def test_a_broken_isolation_fails_the_lessons_checks(lesson, kind):
     from nbclient.exceptions import CellExecutionError
 
