@@ -433,7 +433,9 @@ def _run(invocation: Invocation) -> int:
     from . import validate
     from .runner import block_forwarded_signals, start
 
-    spec = invocation.spec()
+    from .spec import for_caller
+
+    spec = for_caller(invocation.spec())
     if invocation.detach:
         from .engine import run_detached
 

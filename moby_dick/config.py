@@ -113,12 +113,12 @@ class Config(Record):
     __slots__ = ("process", "root", "hostname", "mounts", "namespaces", "uid_mappings", "gid_mappings",
                  "limits", "cgroup", "cgroup_parent", "cgroup_path", "propagation", "tmpfs_on_host", "masked_paths",
                  "readonly_paths", "sysctl", "seccomp", "hooks", "annotations", "domainname", "devices", "resources",
-                 "network")
+                 "network", "map_helper", "deny_setgroups")
     DEFAULTS = {"root": None, "hostname": None, "mounts": (), "uid_mappings": (), "gid_mappings": (),
                 "limits": None, "cgroup": False, "cgroup_parent": None, "cgroup_path": None, "propagation": "private",
                 "tmpfs_on_host": (), "masked_paths": (), "readonly_paths": (), "sysctl": (), "seccomp": None,
                 "hooks": (), "annotations": (), "domainname": None, "devices": (), "resources": None,
-                "network": None}
+                "network": None, "map_helper": False, "deny_setgroups": False}
 
     def namespace(self, kind: str) -> Namespace | None:
         for namespace in self.namespaces:
@@ -223,11 +223,18 @@ def from_spec(spec, environ=None) -> Config:
     if spec.wants_cgroup and spec.private_cgroupns:  # unshared by PID 1 once it is in its cgroup
         kinds.append("cgroup")
     uid_mappings = gid_mappings = ()
+    map_helper = deny_setgroups = False
     if spec.userns == "private":
         from .userns import private_maps
 
         kinds.append("user")
         uid_mappings, gid_mappings = private_maps()
+    elif spec.userns == "rootless":  # an unprivileged caller: its own uid is root inside
+        from .userns import caller_maps
+
+        kinds.append("user")
+        uid_mappings, gid_mappings, map_helper = caller_maps()
+        deny_setgroups = not map_helper
     hostname = spec.effective_hostname
     account = resolve_user(spec.user, spec.rootfs or "/") if spec.user is not None else None
     env = None
@@ -252,7 +259,7 @@ def from_spec(spec, environ=None) -> Config:
     mounts: list = []
     if spec.rootfs:
         mounts += DEFAULT_MOUNTS
-        if spec.wants_cgroup and spec.private_cgroupns and spec.userns != "private":
+        if spec.wants_cgroup and spec.private_cgroupns and spec.userns not in ("private", "rootless"):
             # (a v1 cgroup file system cannot be mounted from a user namespace: the kernel refuses it)
             mounts.append(Mount("/sys/fs/cgroup", "cgroup", "cgroup", ("nosuid", "noexec", "nodev", "ro")))
         mounts += [parse_volume(volume) for volume in spec.volumes]
@@ -264,10 +271,11 @@ def from_spec(spec, environ=None) -> Config:
     return Config(process=process, root=root, hostname=hostname, mounts=tuple(mounts),
                   namespaces=tuple(Namespace(kind) for kind in kinds) + joined, limits=spec.limits, network=network,
                   cgroup=spec.wants_cgroup, cgroup_parent=spec.cgroup_parent, propagation=spec.propagation,
-                  tmpfs_on_host=() if spec.rootfs else spec.tmpfs_paths,
+                  tmpfs_on_host=() if spec.rootfs or spec.userns == "rootless" else spec.tmpfs_paths,
                   seccomp=secure.seccomp if secure else None,
                   masked_paths=secure.masked_paths if secure else (), readonly_paths=secure.readonly_paths if secure else (),
-                  resources=secure.resources if secure else None,
+                  resources=secure.resources if secure and spec.wants_cgroup else None,  # (device rules need a cgroup)
                   devices=parse_devices(spec.devices) if spec.rootfs else (),
                   sysctl=parse_sysctls(spec.sysctls, spec.share) if spec.rootfs else (),
-                  uid_mappings=uid_mappings, gid_mappings=gid_mappings)
+                  uid_mappings=uid_mappings, gid_mappings=gid_mappings, map_helper=map_helper,
+                  deny_setgroups=deny_setgroups)

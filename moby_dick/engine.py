@@ -60,6 +60,9 @@ def run_detached(spec, name: str | None = None, root: str = ROOT, remove: bool =
 
     if not spec.rootfs:
         raise UsageError("run -d needs --rootfs (a detached container needs a root of its own)")
+    if os.geteuid() != 0:
+        raise UsageError("run -d needs root for now: detached containers keep their state in /run/moby-dick; "
+                         "run it attached (moby-dick run ...), which works without root")
     if name is not None:
         if not name or not all(c.isalnum() or c in "_.-" for c in name):
             raise UsageError(f'--name "{name}": use letters, digits, "_", ".", "-"')

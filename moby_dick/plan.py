@@ -114,7 +114,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         from .userns import RequestIdMaps, WriteIdMaps
 
         child += [UnshareNamespaces(("user",)), RequestIdMaps()]
-        on_map_ids = (WriteIdMaps(config.uid_mappings, config.gid_mappings),)
+        on_map_ids = (WriteIdMaps(config.uid_mappings, config.gid_mappings, config.deny_setgroups, config.map_helper),)
     child.append(UnshareNamespaces(kinds))
     forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
     child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())

@@ -264,6 +264,9 @@ def _run_host_phase(the_plan, host: Host) -> None:
 def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = None,
           kernel=KERNEL, registry: MountpointRegistry | None = None) -> Container:
     """Start ``spec``'s command in its container and return once it runs (or raise why it cannot)."""
+    from .spec import for_caller
+
+    spec = for_caller(spec)
     validate.check(spec)
     host = Host(kernel, registry or MountpointRegistry(), [])
     if spec.rootfs and not os.path.isdir(spec.rootfs):

@@ -244,14 +244,18 @@ def _export(lib, context, readable: bool) -> bytes:
         return file.read()
 
 
-def cached_program(profile: dict, capabilities=(), cache_dir: str = CACHE_DIR) -> bytes:
+def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None) -> bytes:
     """The compiled program, from the cache when this profile was compiled before."""
+    if cache_dir is None:
+        from .places import cache_dir as place
+
+        cache_dir = CACHE_DIR if os.geteuid() == 0 else place("seccomp")
     key = hashlib.sha256(json.dumps([profile, sorted(capabilities), _native_arch()], sort_keys=True).encode()).hexdigest()
     path = os.path.join(cache_dir, f"{key}.bpf")
     try:
         with open(path, "rb") as file:
             return file.read()
-    except FileNotFoundError:
+    except OSError:  # not cached yet (or not ours to read)
         pass
     program = compile_profile(profile, capabilities)
     try:

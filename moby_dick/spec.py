@@ -6,6 +6,8 @@ after this (validation, planning, running) takes a spec, so the CLI and the API 
 
 from __future__ import annotations
 
+import os
+
 from .mounts import SEED_TMPFS, TMPFS_DEFAULTS, normalize, split_tmpfs
 from .records import Record
 from .uts import DEFAULT_HOSTNAME
@@ -33,7 +35,8 @@ class ContainerSpec(Record):
     --privileged), security_opt ("no-new-privileges=false", "seccomp=unconfined|PATH") adjust that;
     devices: "HOST[:CONTAINER[:rwm]]" texts (docker's --device); sysctls: "KEY=VALUE" texts, namespaced keys only;
     userns: "host" (the caller's ids, docker's default for root) or "private" (root inside is moby-dick's
-    unprivileged subordinate range outside, see moby_dick/userns.py); tty: a pty of the container's own
+    unprivileged subordinate range outside, see moby_dick/userns.py) or "rootless" (what "host" becomes for a
+    caller who is not root: a user namespace of its own, the caller's uid as root inside); tty: a pty of the container's own
     as its stdio (docker's -t; its master comes back as Container.terminal); console_size: (rows, columns);
     network: "none" (only lo, DOWN: the seed's), "bridge" (eth0 on moby-dick0, moby_dick/network.py), "host",
     "container:NAME|ID|PID" or "ns:PATH" (join that network namespace); publish: "[IP:]HOST:CONTAINER[/udp]"
@@ -75,16 +78,19 @@ class ContainerSpec(Record):
     @property
     def wants_cgroup(self) -> bool:
         # a container with its own root always gets a cgroup of its own (accounting, device rules, kill)
-        return self.limits is not None or self.accounting or self.cgroup_parent is not None or bool(self.rootfs)
+        own_root = bool(self.rootfs) and self.userns != "rootless"  # rootless: no cgroup it could create on v1
+        return self.limits is not None or self.accounting or self.cgroup_parent is not None or own_root
 
     @property
     def private_cgroupns(self) -> bool:
-        return self.cgroupns == "private" or (self.cgroupns is None and bool(self.rootfs))
+        return self.cgroupns == "private" or (self.cgroupns is None and bool(self.rootfs) and self.userns != "rootless")
 
     @property
     def tmpfs_mounts(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Every tmpfs as (mount point normalized, options), one per mount point (the last given wins), in order."""
         seed = [(SEED_TMPFS, TMPFS_DEFAULTS)] if self.seed_tmpfs and not self.rootfs else []
+        if seed and self.userns == "rootless" and not os.path.isdir(SEED_TMPFS):
+            seed = []  # only root could create it on the host; the seed, too, required it to exist
         mounts: dict = {}
         for path, options in seed + [split_tmpfs(text) for text in self.tmpfs]:
             mounts[normalize(path)] = options
@@ -94,3 +100,16 @@ class ContainerSpec(Record):
     def tmpfs_paths(self) -> tuple[str, ...]:
         """Every tmpfs mount point, normalized, without duplicates, in the order given."""
         return tuple(path for path, _ in self.tmpfs_mounts)
+
+
+def for_caller(spec: ContainerSpec) -> ContainerSpec:
+    """The spec as this caller can have it: for a caller who is not root, "host" user namespace means
+    "rootless" (a user namespace of its own, its uid as root inside) and the caches are its own."""
+    if spec.userns != "host" or os.geteuid() == 0:
+        return spec
+    from .places import cache_dir
+
+    changes = {"userns": "rootless"}
+    if spec.cache_dir == ContainerSpec.DEFAULTS["cache_dir"]:
+        changes["cache_dir"] = cache_dir("rootfs")
+    return spec.replace(**changes)

@@ -41,12 +41,18 @@ class RequestIdMaps(Record):
 
 class WriteIdMaps(Record):
     """Runtime step, on "map-ids": write the child's gid_map and uid_map (setgroups "deny" first when
-    asked: an unprivileged writer may map its own gid only that way)."""
+    asked: an unprivileged writer may map its own gid only that way). ``helper``: a rootless caller's maps
+    with its subordinate ranges are written by the setuid ``newgidmap``/``newuidmap`` (shadow-utils), which
+    check /etc/subuid and /etc/subgid; an unprivileged process may write only a map of its own ids."""
 
-    __slots__ = ("uid_mappings", "gid_mappings", "deny_setgroups")
-    DEFAULTS = {"deny_setgroups": False}
+    __slots__ = ("uid_mappings", "gid_mappings", "deny_setgroups", "helper")
+    DEFAULTS = {"deny_setgroups": False, "helper": False}
 
     def apply(self, kernel, pid: int) -> None:
+        if self.helper:
+            for tool, mappings in (("newgidmap", self.gid_mappings), ("newuidmap", self.uid_mappings)):
+                _run_helper(tool, pid, mappings)
+            return
         if self.deny_setgroups:
             kernel.write_file(f"/proc/{pid}/setgroups", "deny")
         if self.gid_mappings:
@@ -57,7 +63,72 @@ class WriteIdMaps(Record):
     def __str__(self) -> str:
         uid = map_text(self.uid_mappings).strip().replace("\n", ", ")
         gid = map_text(self.gid_mappings).strip().replace("\n", ", ")
-        return f'write "{uid}" to /proc/N/uid_map and "{gid}" to gid_map; send "ids-mapped"'
+        if self.helper:
+            return f'newgidmap N {gid.replace(",", "")}; newuidmap N {uid.replace(",", "")}; send "ids-mapped"'
+        deny = 'write "deny" to /proc/N/setgroups; ' if self.deny_setgroups else ""
+        return f'{deny}write "{uid}" to /proc/N/uid_map and "{gid}" to gid_map; send "ids-mapped"'
+
+
+def _run_helper(tool: str, pid: int, mappings) -> None:
+    import shutil
+    import subprocess
+
+    from .errors import MobyError
+
+    path = shutil.which(tool) or f"/usr/bin/{tool}"
+    argv = [path, str(pid)] + [str(n) for m in mappings for n in (m.container_id, m.host_id, m.size)]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise MobyError(f"{tool} {pid}: {reason} (check your ranges in /etc/sub{tool[3:6]})")
+
+
+# ---- a rootless caller: its own uid as root, plus its subordinate ranges ---------------------------
+
+def rootless_maps(uid: int, gid: int, name: str, subuid: str, subgid: str, helpers: bool) -> tuple:
+    """(uid maps, gid maps, use newuidmap) for an unprivileged caller. Pure. Its own uid and gid become 0
+    inside; with newuidmap/newgidmap and a subordinate range of its own in both files (subuid(5)), that range
+    becomes 1..N; otherwise the map is its single id (and setgroups is denied). Raises UsageError when a range
+    of the caller's contains its own id (the maps would overlap: the kernel refuses)."""
+    from .config import IdMap
+    from .errors import UsageError
+
+    def own(text, own_id, kind):
+        ranges = [(start, count) for who, start, count in parse_subordinate(text) if who in (name, str(uid))]
+        for start, count in ranges:
+            if start <= own_id < start + count:
+                raise UsageError(f"your subordinate {kind} range {start}:{count} in /etc/sub{kind} contains your own "
+                                 f"{kind} {own_id}; give yourself a range that does not (e.g. usermod --add-sub{kind}s)")
+        return ranges[0] if ranges else None
+
+    uid_range, gid_range = own(subuid, uid, "uid"), own(subgid, gid, "gid")
+    if helpers and uid_range and gid_range:
+        return ((IdMap(0, uid, 1), IdMap(1, uid_range[0], uid_range[1])),
+                (IdMap(0, gid, 1), IdMap(1, gid_range[0], gid_range[1])), True)
+    return (IdMap(0, uid, 1),), (IdMap(0, gid, 1),), False
+
+
+def caller_maps() -> tuple:
+    """:func:`rootless_maps` for this process: its ids and name, /etc/subuid, /etc/subgid, newuidmap's presence."""
+    import os
+    import shutil
+
+    def read(path):
+        try:
+            with open(path) as file:
+                return file.read()
+        except OSError:
+            return ""
+
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        import pwd
+
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = str(uid)
+    helpers = bool(shutil.which("newuidmap") and shutil.which("newgidmap"))
+    return rootless_maps(uid, gid, name, read("/etc/subuid"), read("/etc/subgid"), helpers)
 
 
 # ---- moby-dick's own subordinate range, for --userns private --------------------------------------

@@ -74,7 +74,7 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         problems.append(f'--network {spec.network} conflicts with sharing the host\'s network namespace')
     if spec.tty and spec.function is not None:
         problems.append("a terminal (-t) is for a program, not a Python function")
-    if spec.userns not in ("host", "private"):
+    if spec.userns not in ("host", "private", "rootless"):
         problems.append(f'--userns "{spec.userns}": choose host or private')
     if spec.cgroup_parent is not None and ".." in spec.cgroup_parent.split("/"):
         problems.append(f'--cgroup-parent "{spec.cgroup_parent}": ".." would leave moby-dick\'s own cgroup')
@@ -108,8 +108,8 @@ def _jail_problems(spec: ContainerSpec) -> list[str]:
 def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = None) -> list[str]:
     """What this machine lacks for the spec: root, namespace support, usable mount points."""
     problems: list[str] = []
-    if (os.geteuid() if euid is None else euid) != 0:
-        problems.append("moby-dick needs root to create namespaces (CAP_SYS_ADMIN); run it with sudo")
+    if spec.userns == "rootless" or (os.geteuid() if euid is None else euid) != 0:
+        problems += rootless_problems(spec, proc)
     for kind in ("mnt",) + tuple(k for k in SHAREABLE if k not in spec.share):
         if not os.path.exists(f"{proc}/self/ns/{kind}"):
             share = "" if kind == "mnt" else f" or share it with --{kind} host"
@@ -117,6 +117,8 @@ def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = N
                             f"rebuild it with CONFIG_{kind.upper()}_NS{share}")
     if spec.rootfs:
         return problems + rootfs_problems(spec)
+    if spec.userns == "rootless":
+        return problems
     import stat
 
     for path in spec.tmpfs_paths:
@@ -130,6 +132,36 @@ def host_problems(spec: ContainerSpec, proc: str = "/proc", euid: int | None = N
             continue
         if not is_directory:
             problems.append(f'tmpfs path "{path}" exists and is not a directory')
+    return problems
+
+
+def rootless_problems(spec: ContainerSpec, proc: str = "/proc") -> list[str]:
+    """What an unprivileged caller cannot have here, each with its fix: user namespaces switched off, a cgroup
+    without a delegated v2 subtree, moby-dick's own range, a tmpfs mount point only root could create."""
+    problems = []
+    for path, bad, fix in ((f"{proc}/sys/user/max_user_namespaces", "0", "sysctl -w user.max_user_namespaces=15000"),
+                           (f"{proc}/sys/kernel/unprivileged_userns_clone", "0",
+                            "sysctl -w kernel.unprivileged_userns_clone=1"),
+                           (f"{proc}/sys/kernel/apparmor_restrict_unprivileged_userns", "1",
+                            "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root")):
+        try:
+            with open(path) as file:
+                value = file.read().strip()
+        except OSError:
+            continue
+        if value == bad:
+            return [f"moby-dick without root needs a user namespace, and {path.split('/sys/')[1]} is {value} here; "
+                    f"fix: {fix}"]
+    if spec.userns == "private":
+        problems.append("--userns private needs root (it maps moby-dick's own range); without root the container "
+                        "already gets a user namespace of its own, your uid as its root")
+    if spec.limits is not None or spec.accounting or spec.cgroup_parent is not None:
+        problems.append("without root, cgroup limits need a delegated cgroup v2 subtree (systemd: Delegate=yes, or "
+                        "chown a v2 cgroup to you); this machine's layout gives none: run as root for limits")
+    for path in spec.tmpfs_paths if not spec.rootfs else ():
+        if not os.path.isdir(path):
+            problems.append(f'tmpfs path "{path}": without root it must exist already (only root may create it '
+                            "on the host); choose an existing directory such as /tmp")
     return problems
 
 

@@ -460,6 +460,16 @@ save("10-user-namespaces", [
       "config = seed.replace(namespaces=seed.namespaces + (Namespace('user'),),\n"
       "                      uid_mappings=(IdMap(0, 100000, 65536),), gid_mappings=(IdMap(0, 100000, 65536),))\n"
       "print(describe(plan(config)))"),
+ md("## Rootless: no root at all\n\nRun by an unprivileged user, moby-dick makes the user namespace by itself, as podman and "
+    "bwrap do: the caller's own uid becomes 0 inside. It may map only its own id (`setgroups` denied first), unless "
+    "`/etc/subuid` and `/etc/subgid` give it a subordinate range: then the setuid helpers `newuidmap`/`newgidmap` "
+    "(shadow-utils; they check those files) write ids 1..N too. What needs the host's root stays out: creating mount "
+    "points on the host, and cgroups without a delegated v2 subtree (a one-line error says so). The maps of a caller "
+    "with uid 1000 and the range 100000:65536, and how they are written:"),
+ code("rootless = seed.replace(namespaces=seed.namespaces + (Namespace('user'),), map_helper=True,\n"
+      "                        uid_mappings=(IdMap(0, 1000, 1), IdMap(1, 100000, 65536)),\n"
+      "                        gid_mappings=(IdMap(0, 1000, 1), IdMap(1, 100000, 65536)))\n"
+      "print(plan(rootless).on_map_ids[0])"),
  md("## Root inside, nobody outside, live\n\nThe demo runs one script with `--userns private` and, as the **negative control**, "
     "with `--userns host`; the host reads the container's PID 1 uid and the owner of the file it made."),
  code("report = course.lesson_demo('userns')\nev = report.evidence if report else None"),
@@ -486,7 +496,7 @@ save("10-user-namespaces", [
       "                  question='the container root writes a root-owned host directory')"),
  md("## Further reading\n- user_namespaces(7) (\"Defining user and group ID mappings\", \"Interaction of user namespaces and other "
     "types of namespaces\"), subuid(5), newuidmap(1)\n- capabilities(7), \"Capabilities and user namespaces\"\n"
-    "- this project's `moby_dick/userns.py` and the README section on user namespaces"),
+    "- this project's `moby_dick/userns.py`, `tests/integration/test_rootless.py` and the README section on user namespaces"),
 ])
 
 save("11-networking-veth-bridge-ports", [

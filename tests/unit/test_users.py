@@ -76,3 +76,26 @@ def test_a_fifo_is_not_read(tmp_path):
     (tmp_path / "etc").mkdir()
     os.mkfifo(tmp_path / "etc" / "passwd")
     assert account_files(str(tmp_path))[0] == ""
+
+
+# ---- rootless: the caller's own maps (moby_dick/userns.py) ---------------------------------------------------
+
+from moby_dick.config import IdMap  # noqa: E402
+from moby_dick.userns import WriteIdMaps, rootless_maps  # noqa: E402
+
+
+def test_a_rootless_caller_is_root_inside_plus_its_subordinate_range_through_newuidmap():
+    uids, gids, helper = rootless_maps(1000, 1000, "alice", "alice:100000:65536\n", "1000:200000:65536\n", True)
+    assert uids == (IdMap(0, 1000, 1), IdMap(1, 100000, 65536)) and gids == (IdMap(0, 1000, 1), IdMap(1, 200000, 65536))
+    assert helper and str(WriteIdMaps(uids, gids, False, True)).startswith("newgidmap N 0 1000 1 1 200000 65536")
+
+
+def test_without_newuidmap_or_a_range_the_map_is_the_single_own_id_and_setgroups_is_denied():
+    assert rootless_maps(1000, 1000, "alice", "alice:100000:65536\n", "", True) == ((IdMap(0, 1000, 1),), (IdMap(0, 1000, 1),), False)
+    assert rootless_maps(1000, 1000, "alice", "alice:100000:65536\n", "alice:100000:65536\n", False)[2] is False
+    assert 'write "deny" to /proc/N/setgroups' in str(WriteIdMaps((IdMap(0, 1000, 1),), (IdMap(0, 1000, 1),), True, False))
+
+
+def test_a_range_holding_the_callers_own_id_is_one_usage_error():
+    with pytest.raises(UsageError, match="contains your own uid 1000"):
+        rootless_maps(1000, 1000, "alice", "alice:900:65536\n", "alice:100000:65536\n", True)

@@ -4,9 +4,29 @@ from moby_dick.spec import ContainerSpec
 from moby_dick.validate import host_problems, spec_problems
 
 
-def test_not_root_is_one_clear_problem(tmp_path):
-    problems = host_problems(ContainerSpec(("true",), seed_tmpfs=False), euid=1000)
-    assert problems and "needs root" in problems[0]
+def _fake_proc(tmp_path, **sysctls):
+    for kind in ("mnt", "uts", "ipc", "net", "pid"):
+        (tmp_path / "self" / "ns").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "self" / "ns" / kind).write_text("")
+    for name, value in sysctls.items():
+        path = tmp_path / "sys" / name.replace(".", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value)
+    return tmp_path
+
+
+def test_without_root_a_user_namespace_is_needed_and_switched_off_ones_are_one_problem_with_the_fix(tmp_path):
+    rootless = ContainerSpec(("true",), seed_tmpfs=False, userns="rootless")
+    assert host_problems(rootless, proc=_fake_proc(tmp_path), euid=1000) == []  # not root is no problem by itself
+    off = _fake_proc(tmp_path / "off", **{"user.max_user_namespaces": "0"})
+    problems = host_problems(rootless, proc=off, euid=1000)
+    assert len(problems) == 1 and "max_user_namespaces is 0" in problems[0] and "sysctl -w" in problems[0]
+    restricted = _fake_proc(tmp_path / "aa", **{"kernel.apparmor_restrict_unprivileged_userns": "1"})
+    assert "apparmor_restrict_unprivileged_userns" in host_problems(rootless, proc=restricted, euid=1000)[0]
+    from moby_dick.cgroups import parse_limits
+
+    limited = rootless.replace(limits=parse_limits("64m", None, None, None, None))
+    assert "delegated cgroup v2 subtree" in host_problems(limited, proc=_fake_proc(tmp_path), euid=1000)[0]
 
 
 def test_a_kernel_without_a_namespace_is_named(tmp_path):

@@ -1,0 +1,15 @@
+"""Where moby-dick keeps its caches: root's ``/var/cache/moby-dick``, or for a caller without root its own
+(``$XDG_CACHE_HOME/moby-dick``, by default ``~/.cache/moby-dick``), which nobody else can write into."""
+
+from __future__ import annotations
+
+import os
+
+SYSTEM_CACHE = "/var/cache/moby-dick"
+
+
+def cache_dir(name: str) -> str:
+    if os.geteuid() == 0:
+        return os.path.join(SYSTEM_CACHE, name)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "moby-dick", name)
