@@ -78,6 +78,18 @@ def checks() -> list[Check]:
     for tool, why in (("newuidmap", "uidmap: subordinate ids for rootless use"), ("busybox", "busybox-static: mkrootfs")):
         path = shutil.which(tool)
         found.append(Check(tool, bool(path), path or "missing", f"apt-get install {why}"))
+    if os.geteuid() != 0:  # rootless: the maps this caller gets
+        from .errors import UsageError
+        from .userns import caller_maps
+
+        try:
+            uids, gids, helper = caller_maps()
+            text = ("its own uid and a subordinate range, through newuidmap" if helper else
+                    "its own uid only (no subordinate range of its own in /etc/subuid and /etc/subgid, or no newuidmap)")
+            found.append(Check("rootless id maps", True, text, "usermod --add-subuids 100000-165535 --add-subgids "
+                               "100000-165535 USER (as root) for ids 1..65536 inside"))
+        except UsageError as error:
+            found.append(Check("rootless id maps", False, str(error), "give yourself a range without your own id"))
     for engine in ("podman", "docker", "containerd"):
         path = shutil.which(engine)
         found.append(Check(f"engine {engine}", None, (path + ("; moby-dick-oci registered" if _registered(engine) else

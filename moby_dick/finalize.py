@@ -53,20 +53,23 @@ class ChangeDirectory(Record):
 
 
 class SetIdentity(Record):
-    """Step: become ``user``: groups, then gid, then uid (each real, effective and saved)."""
+    """Step: become ``user``: groups, then gid, then uid (each real, effective and saved). ``set_groups``
+    False: a user namespace whose setgroups is "deny" refuses setgroups(2); the list stays empty anyway."""
 
-    __slots__ = ("user",)
+    __slots__ = ("user", "set_groups")
+    DEFAULTS = {"set_groups": True}
 
     def apply(self, kernel) -> None:
         user = self.user
-        kernel.setgroups(tuple(user.additional_gids))
+        if self.set_groups:
+            kernel.setgroups(tuple(user.additional_gids))
         kernel.setresgid(user.gid, user.gid, user.gid)
         kernel.setresuid(user.uid, user.uid, user.uid)
 
     def __str__(self) -> str:
         user = self.user
-        return (f"setgroups({list(user.additional_gids)}); setresgid({user.gid}, {user.gid}, {user.gid}); "
-                f"setresuid({user.uid}, {user.uid}, {user.uid})")
+        groups = f"setgroups({list(user.additional_gids)}); " if self.set_groups else ""
+        return f"{groups}setresgid({user.gid}, {user.gid}, {user.gid}); setresuid({user.uid}, {user.uid}, {user.uid})"
 
 
 class AwaitStart(Record):

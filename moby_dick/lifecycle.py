@@ -103,6 +103,8 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
     kernel = kernel or KERNEL
     if config.process.terminal and not console_socket:
         raise UsageError("process.terminal is true: give --console-socket (a unix socket for the pty master)")
+    if os.geteuid() != 0:
+        config = rootless_config(config)
     if not config.cgroup_path:  # runc's default: <the runtime's own cgroup>/<id>
         config = config.replace(cgroup_path=container_id)
     state = ContainerState(root, container_id)
@@ -185,6 +187,20 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
             if end is not None:
                 end.close()
         os.close(lock)
+
+
+def rootless_config(config):
+    """An OCI config as a caller without root can have it (runc's rootless rules): the user namespace's maps
+    written as an unprivileged process may (its own ids, setgroups denied) or by newuidmap/newgidmap (more),
+    and no cgroup, which it could not create on a layout without delegation; limits are refused in one line."""
+    if not config.unshares("user"):
+        raise UsageError("config.json: without root the container needs a user namespace (moby-dick-oci spec --rootless)")
+    if config.limits is not None and any(v is not None for v in config.limits._values()):
+        raise UsageError("without root, cgroup limits need a delegated cgroup v2 subtree; remove linux.resources' "
+                         "limits or run as root")
+    own = {(m.host_id, m.size) for m in config.uid_mappings} <= {(os.getuid(), 1)} and \
+        {(m.host_id, m.size) for m in config.gid_mappings} <= {(os.getgid(), 1)}
+    return config.replace(cgroup=False, resources=None, deny_setgroups=own, map_helper=not own)
 
 
 class _Started:

@@ -248,7 +248,9 @@ def _final_steps(config: Config, gate_fd=None, preserve_fds: int = 0) -> tuple:
 
         steps += [DropBoundingSet(caps.bounding), KeepCapabilities()]
     if process.user is not None:
-        steps.append(SetIdentity(process.user))
+        # with setgroups "deny" (a map of one's own gid) setgroups(2) fails: leave the (empty) list as it is
+        keep_groups = config.deny_setgroups and not process.user.additional_gids
+        steps.append(SetIdentity(process.user, set_groups=not keep_groups))
     if caps is not None:
         from .capabilities import SetCapabilities
 

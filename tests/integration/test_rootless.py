@@ -70,7 +70,14 @@ def user():
             kwargs.setdefault("timeout", 60)
             return subprocess.run(command(*args), cwd=work, **kwargs)
 
-        run.command = command
+        def oci(*args, **kwargs):  # moby-dick-oci, as that user
+            kwargs.setdefault("capture_output", True)
+            kwargs.setdefault("timeout", 60)
+            argv = command()[:-2] + ["-c", "import sys; from moby_dick.oci_cli import entry; "
+                                           "sys.argv[0] = 'moby-dick-oci'; entry()", *args]
+            return subprocess.run(argv, cwd=work, **kwargs)
+
+        run.command, run.oci = command, oci
         run.uid, run.gid, run.work, run.ranges = entry.pw_uid, entry.pw_gid, work, ranges
         built = run("mkrootfs", str(work / "rootfs"))
         assert built.returncode == 0, built.stderr
@@ -154,3 +161,25 @@ def test_what_needs_root_is_one_line_with_the_fix(user):
                           (("--userns", "private", "true"), b"--userns private needs root")):
         done = user(*args)
         assert done.returncode == 125 and message in done.stderr and done.stderr.count(b"\n") == 1, done.stderr
+
+
+def test_moby_dick_oci_runs_a_rootless_bundle_without_root(user):
+    import json
+
+    bundle = user.work / "bundle"
+    made = user.oci("spec", "--rootless", "--bundle", str(user.work))  # config.json beside the rootfs
+    assert made.returncode == 0, made.stderr
+    bundle.mkdir()
+    config = json.loads((user.work / "config.json").read_text())
+    config["root"] = {"path": str(user.work / "rootfs"), "readonly": True}
+    config["process"].update(args=["sh", "-c", "id -u; cat /proc/self/uid_map"], terminal=False)
+    (bundle / "config.json").write_text(json.dumps(config))
+    os.chown(bundle, user.uid, user.gid)
+    done = user.oci("--root", str(user.work / "state"), "run", "--bundle", str(bundle), "rootless-1")
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.decode().splitlines()]
+    assert lines == [["0"], ["0", str(user.uid), "1"]]
+    limited = dict(config, linux={**config["linux"], "resources": {"memory": {"limit": 64 << 20}}})
+    (bundle / "config.json").write_text(json.dumps(limited))
+    refused = user.oci("--root", str(user.work / "state"), "run", "--bundle", str(bundle), "rootless-2")
+    assert refused.returncode != 0 and b"delegated cgroup v2 subtree" in refused.stderr
