@@ -19,8 +19,6 @@ entry points covered by the same rules (an architecture not in the filter is kil
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 
 from .errors import MobyError, UsageError
@@ -244,13 +242,27 @@ def _export(lib, context, readable: bool) -> bytes:
         return file.read()
 
 
+def _sha256(data: bytes):
+    """sha256 from the C module itself: ``hashlib`` (OpenSSL, blake2 ...) costs ~4 ms to import on the start
+    path. The cache key is the repr of the profile: the same profile always reprs the same, and two different
+    profiles never do (a different key order only costs a cache miss)."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # CPython 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data)
+
+
 def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None) -> bytes:
     """The compiled program, from the cache when this profile was compiled before."""
     if cache_dir is None:
         from .places import cache_dir as place
 
         cache_dir = CACHE_DIR if os.geteuid() == 0 else place("seccomp")
-    key = hashlib.sha256(json.dumps([profile, sorted(capabilities), _native_arch()], sort_keys=True).encode()).hexdigest()
+    key = _sha256(repr([profile, sorted(capabilities), _native_arch()]).encode()).hexdigest()
     path = os.path.join(cache_dir, f"{key}.bpf")
     try:
         with open(path, "rb") as file:
