@@ -24,7 +24,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 
 NAMES = ("hostname", "ipc", "network", "mount", "pid", "init", "jail", "memory", "pids", "cpu", "oci", "security", "userns",
-         "bridge", "exec")
+         "bridge", "exec", "fds")
 
 
 class CannotRun(Exception):

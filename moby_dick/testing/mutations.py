@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 KINDS = ("uts", "ipc", "net", "mnt", "pid", "user", "propagation", "cgroup", "pivot_root", "init", "gate", "security",
-         "bridge")
+         "bridge", "fds")
 SECURITY_STEPS = ("DropBoundingSet", "KeepCapabilities", "SetCapabilities", "NoNewPrivileges", "InstallSeccomp",
                   "MaskPaths", "ReadOnlyPaths")
 
@@ -15,7 +15,8 @@ SECURITY_STEPS = ("DropBoundingSet", "KeepCapabilities", "SetCapabilities", "NoN
 def without(the_plan, kind: str):
     """A copy of ``the_plan`` in which ``kind`` is not isolated (a namespace kind, "propagation",
     "cgroup", "pivot_root", "init", "gate": the OCI start gate, "security": capabilities, no_new_privs,
-    seccomp and the masked paths, or "bridge": the veth, the address and the published ports)."""
+    seccomp and the masked paths, "bridge": the veth, the address and the published ports, or "fds": the
+    descriptor hygiene, the child's close_range and the close-on-exec marking)."""
     from ..cgroups import PlaceInCgroup
     from ..mounts import MakeRootPrivate
     from ..namespaces import UnshareNamespaces
@@ -37,6 +38,8 @@ def without(the_plan, kind: str):
             return None
         if kind == "security" and type(step).__name__ in SECURITY_STEPS:
             return None
+        if kind == "fds" and type(step).__name__ == "MarkDescriptorsCloseOnExec":
+            return None
         if kind == "bridge" and type(step).__name__ in ("ConnectToBridge", "PublishPorts"):
             return None
         if kind == "user" and type(step).__name__ == "RequestIdMaps":
@@ -48,6 +51,8 @@ def without(the_plan, kind: str):
     changed = the_plan.map(change)
     if kind == "user":
         changed = changed.replace(on_map_ids=())
+    if kind == "fds":  # the child keeps every descriptor below 1024, as if all were to be preserved
+        changed = changed.replace(preserve_fds=1024 - 3)
     if kind == "init":  # moby-dick's init never starts: the command is PID 1 itself
         config = changed.config
         changed = changed.replace(config=config.replace(process=config.process.replace(init=False)))

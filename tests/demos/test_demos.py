@@ -44,6 +44,7 @@ def test_demo_holds_with_its_control(name):
     ("userns", "user", "outside, its PID 1 is an unprivileged uid"),
     ("bridge", "bridge", "the client got the server's reply across the bridge"),
     ("exec", "uts", "and none of the host's"),
+    ("fds", "fds", "the caller's descriptor is not among the container's (read from the host)"),
 ])
 def test_removing_the_isolation_makes_the_demo_fail(monkeypatch, name, removed, failing_claim):
     monkeypatch.setattr(moby_dick.runner, "plan", plan_without(removed))
