@@ -63,7 +63,7 @@ window.addEventListener("load", function () {
 
 
 def lessons(directory: Path = NOTEBOOKS) -> list[Path]:
-    return sorted(directory.glob("[0-9][0-9]-*.ipynb"))
+    return sorted(directory.glob("[0-9][0-9]*-*.ipynb"))
 
 
 def execute(path: Path, timeout: int = 600):

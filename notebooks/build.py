@@ -647,3 +647,92 @@ save("13-final-exam", [
     "- every lesson's reading list; this project's README, sections \"From docker to moby-dick\" and "
     "\"moby-dick-oci\""),
 ])
+
+save("09b-seccomp", [
+ md("# 09b · seccomp: a filter in front of every system call\n\n"
+    "**Learning goals**\n"
+    "- explain what a seccomp filter is: a classic-BPF program the kernel runs on every syscall's number and arguments\n"
+    "- read docker's default profile semantics (an allow-list; everything else EPERM) and why some calls are gated by capability\n"
+    "- see the architecture check that closes the i386 (`int $0x80`) and x32 entries\n"
+    "- prove it from the kernel: `Seccomp: 2` in `/proc/<pid>/status`, and a refused `unshare`; the control: `--privileged`"),
+ IMPORTS,
+ md("## How it works\n\n`seccomp(2)` with `SECCOMP_SET_MODE_FILTER` installs a program that sees `struct seccomp_data` "
+    "(the syscall number, the architecture, six arguments) and answers allow, an errno, or kill. It needs no_new_privs "
+    "(or CAP_SYS_ADMIN), it is inherited across fork and execve, and it can only be made stricter. moby-dick compiles "
+    "docker's default profile with libseccomp (through ctypes) in the runtime, *before* the fork, caches the program, "
+    "and installs it as the very last step before `execve`. The calls that reach past namespaces (keyctl, bpf, "
+    "perf_event_open, mount without CAP_SYS_ADMIN, namespace flags to clone/unshare...) are left out of the allow-list; "
+    "the first check compares the architecture, so a 32-bit entry cannot reach the same numbers with other meanings. "
+    "The plan's final phase:"),
+ code("print(describe(plan(ContainerSpec(('sh',), rootfs='/srv/rootfs'))).split('final')[-1])"),
+ md("### Picture: how big the compiled filter is\n\nThe same profile compiled for two capability sets: with CAP_SYS_ADMIN "
+    "the gated calls (mount, unshare, setns...) join the allow-list."),
+ code("from moby_dick.seccomp import compile_profile, default_profile\n"
+      "from moby_dick.capabilities import DOCKER_DEFAULT as DOCKER_CAPABILITIES\n"
+      "sizes = {}\n"
+      "for label, caps in (('docker default', DOCKER_CAPABILITIES), ('+ CAP_SYS_ADMIN', DOCKER_CAPABILITIES + ('CAP_SYS_ADMIN',))):\n"
+      "    sizes[label] = len(compile_profile(default_profile(caps), caps)) // 8\n"
+      "pictures.measured_bars([('BPF instructions', sizes, None)], title='the compiled seccomp program, per capability set');"),
+ md("## The filter, live\n\nThe security demo starts a `--rootfs` container and, as the **negative control**, the same one "
+    "with `--privileged` (no filter), and reads `/proc/self/status` inside."),
+ code("report = course.lesson_demo('security')\nev = report.evidence if report else None"),
+ md("## The lesson checks itself"),
+ code("course.assert_held(report)"),
+ md("## Exercise 1\n\nWhat does the `Seccomp:` line of `/proc/self/status` say inside a `--rootfs` container? "
+    "(0: none, 1: strict, 2: filter.) Answer with a string. Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: '0', '1' or '2'"),
+ code("course.self_check(answer, solution='2', evidence=ev['default'].get('Seccomp') if ev else None,\n"
+      "                  question='the Seccomp field inside')"),
+ md("## Exercise 2\n\nAnd under `--privileged`? Answer with a string."),
+ code("answer = None  # your answer: '0', '1' or '2'"),
+ code("course.self_check(answer, solution='0', evidence=ev['control'].get('Seccomp') if ev else None,\n"
+      "                  question='the Seccomp field under --privileged')"),
+ md("## Further reading\n- seccomp(2), seccomp_rule_add(3), seccomp_export_bpf(3); the kernel's `Documentation/userspace-api/seccomp_filter.rst`\n"
+    "- docker's default seccomp profile and its documentation\n- this project's `moby_dick/seccomp.py` and `security.py`"),
+])
+
+save("09c-descriptors-proc-and-escapes", [
+ md("# 09c · Descriptors, /proc and the escapes: what runtimes got wrong\n\n"
+    "**Learning goals**\n"
+    "- see that a directory descriptor of the host, inside a container, is a way out of its rootfs (CVE-2024-21626)\n"
+    "- follow moby-dick's descriptor hygiene: the child closes everything but stdio and the channel, the final phase "
+    "marks the rest close-on-exec\n"
+    "- relate `/proc` and `/dev` hardening to the escapes: a non-dumpable `--init` (CVE-2019-5736), a read-only "
+    "`/sys/fs/cgroup` and no mount (CVE-2022-0492), masked `/proc` files\n"
+    "- run each as a negative control in a lab, never against the host"),
+ IMPORTS,
+ md("## How it works\n\nA descriptor names an open file, not a path: `openat(fd, \"..\")` from a directory descriptor "
+    "of the host walks the *host's* tree, whatever the container's root is. runc leaked one (CVE-2024-21626: its own "
+    "cgroup directory, at a low fd, into the container's `cwd`). moby-dick's child closes every descriptor above stdio "
+    "but the channel (`close_range(2)`), and the final phase runs `close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)` right "
+    "before `execve`, so that nothing of the runtime's, nor of its caller's, crosses. The same idea keeps PID 1 "
+    "unreachable: with `--init`, PID 1 is the host's interpreter, made non-dumpable, so `/proc/1/exe`, `/proc/1/fd` "
+    "and `/proc/1/map_files` cannot be opened by the container (CVE-2019-5736 overwrote runc's binary through "
+    "`/proc/self/exe`). The plan's final phase:"),
+ code("print(describe(plan(ContainerSpec(('sh',), rootfs='/srv/rootfs'))).split('final')[-1])"),
+ md("## A leaked descriptor, live\n\nThe demo opens a host directory as an *inheritable* descriptor (a careless caller) "
+    "and starts a `--rootfs` container that looks for it. The **negative control** passes it on purpose, the way an "
+    "engine does, with `moby-dick-oci create --preserve-fds 1`: then it is fd 3 inside, and the host's file reads."),
+ code("report = course.lesson_demo('fds')\nev = report.evidence if report else None"),
+ md("### Picture: the same descriptor, passed and not passed"),
+ code("if ev:\n    pictures.side_by_side('--preserve-fds 1 (the control)', [f\"fd 3 inside: {ev['control']['fd_inside']}\",\n"
+      "                             f\"host-secret: {ev['control']['read']}\"],\n"
+      "                          'moby-dick run --rootfs', [f\"fd {ev['leaked_fd']} inside: {ev['isolated']['fd_inside']}\",\n"
+      "                             f\"host-secret: {ev['isolated']['read']}\",\n"
+      "                             f\"/proc/<pid1>/fd from the host: {ev['isolated']['fds_from_host']}\"],\n"
+      "                          title='a host directory, open in the caller');"),
+ md("## The lesson checks itself"),
+ code("course.assert_held(report)"),
+ md("## Exercise 1\n\nWhich descriptors does the host see for the container's PID 1 in `/proc/<pid>/fd`? A list of numbers. "
+    "Leave `answer = None` to check the reference solution."),
+ code("answer = None  # your answer: a list such as [0, 1]"),
+ code("course.self_check(answer, solution=[0, 1, 2], evidence=ev['isolated']['fds_from_host'] if ev else None,\n"
+      "                  question=\"PID 1's descriptors\")"),
+ md("## Exercise 2\n\nIn the control, what did the container read from `/proc/self/fd/3/host-secret`? A string."),
+ code("answer = None  # your answer: the file's first line"),
+ code("course.self_check(answer, solution='a file of the host', evidence=ev['control']['read'] if ev else None,\n"
+      "                  question='what the control read through fd 3')"),
+ md("## Further reading\n- close_range(2), openat2(2), proc(5) (`/proc/<pid>/fd`, `map_files`), prctl(2) (`PR_SET_DUMPABLE`)\n"
+    "- the advisories of CVE-2024-21626, CVE-2019-5736 and CVE-2022-0492\n"
+    "- this project's `moby_dick/process.py` (the child), `finalize.py` and `demos/fds.py`"),
+])

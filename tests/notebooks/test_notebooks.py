@@ -35,7 +35,8 @@ def test_the_course_has_its_lessons():
     assert [nb.stem for nb in NOTEBOOKS] == ["00-what-is-a-container", "01-hostname-uts", "02-ipc",
                                              "03-network", "04-mounts-and-propagation", "05-pid-and-init",
                                              "06-filesystem-jail", "07-cgroups", "08-oci-and-the-engine-stack",
-                                             "09-not-the-hosts-root", "10-user-namespaces",
+                                             "09-not-the-hosts-root", "09b-seccomp",
+                                             "09c-descriptors-proc-and-escapes", "10-user-namespaces",
                                              "11-networking-veth-bridge-ports", "12-exec-setns-and-terminals",
                                              "13-final-exam"]
 
@@ -80,6 +81,7 @@ moby_dick.runner.plan = plan_without({kind!r})
                                           ("04-mounts-and-propagation", "propagation"), ("05-pid-and-init", "pid"),
                                           ("06-filesystem-jail", "pivot_root"), ("07-cgroups", "cgroup"),
                                           ("08-oci-and-the-engine-stack", "gate"), ("09-not-the-hosts-root", "security"),
+                                          ("09b-seccomp", "security"), ("09c-descriptors-proc-and-escapes", "fds"),
                                           ("10-user-namespaces", "user"), ("11-networking-veth-bridge-ports", "bridge"),
                                           ("12-exec-setns-and-terminals", "uts"), ("13-final-exam", "security")])
 def test_a_broken_isolation_fails_the_lessons_checks(lesson, kind):
