@@ -186,6 +186,11 @@ def budgets(stats: dict) -> list[str]:
             limit = 2 * crun["median"]
             lines.append(f"{ours} <= 2x {theirs} ({limit:.1f} ms): {'held' if jailed['median'] <= limit else 'MISSED'} "
                          f"({jailed['median']:.2f} ms, {jailed['median'] / crun['median']:.2f}x)")
+    secure, bare = stats.get("moby_dick API --rootfs --read-only"), stats.get("moby_dick API --rootfs --read-only --privileged")
+    if secure and bare:
+        extra = secure["median"] - bare["median"]
+        lines.append(f"the security phase adds <= 2 ms: {'held' if extra <= 2 else 'MISSED'} (+{extra:.1f} ms: "
+                     "capabilities, no_new_privs, seccomp, masks, and on v1 the devices hierarchy's cgroup)")
     plain, bridge = stats.get("moby-dick CLI (in a netns)"), stats.get("moby-dick CLI --network bridge (in a netns)")
     if plain and bridge:
         extra = bridge["median"] - plain["median"]
@@ -325,6 +330,8 @@ def _measure(rounds: int, total: int, out: str, lab_netns: str) -> int:
             jailed = ContainerSpec(("/bin/true",), rootfs=os.path.join(bundle, "rootfs"), read_only=True)
             overlay = ContainerSpec(("/bin/true",), rootfs=os.path.join(bundle, "rootfs"))
             timers["moby_dick API --rootfs --read-only"] = lambda: time_api(jailed)
+            privileged = jailed.replace(privileged=True)  # the same start without the security phase
+            timers["moby_dick API --rootfs --read-only --privileged"] = lambda: time_api(privileged)
             timers["moby_dick API --rootfs (overlay)"] = lambda: time_api(overlay)
             from moby_dick.cgroups import Limits
 

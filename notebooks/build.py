@@ -673,6 +673,10 @@ save("09b-seccomp", [
       "for label, caps in (('docker default', DOCKER_CAPABILITIES), ('+ CAP_SYS_ADMIN', DOCKER_CAPABILITIES + ('CAP_SYS_ADMIN',))):\n"
       "    sizes[label] = len(compile_profile(default_profile(caps), caps)) // 8\n"
       "pictures.measured_bars([('BPF instructions', sizes, None)], title='the compiled seccomp program, per capability set');"),
+ md("### The program in libseccomp's readable form (PFC), its first lines\n\nThe architecture check comes first: a "
+    "syscall from another ABI (i386, x32) is refused before any number is compared."),
+ code("text = compile_profile(default_profile(DOCKER_CAPABILITIES), DOCKER_CAPABILITIES, readable=True).decode()\n"
+      "print('\\n'.join(text.splitlines()[:24]))"),
  md("## The filter, live\n\nThe security demo starts a `--rootfs` container and, as the **negative control**, the same one "
     "with `--privileged` (no filter), and reads `/proc/self/status` inside."),
  code("report = course.lesson_demo('security')\nev = report.evidence if report else None"),
