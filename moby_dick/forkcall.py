@@ -25,6 +25,27 @@ from .channel import Channel
 from .errors import ChildFailed
 
 
+def output_of(fn, *args) -> tuple[int, str]:
+    """Run ``fn(*args)`` in a forked child whose stdout is a pipe and stdin /dev/null; return (the exit
+    status: ``fn``'s int result, 1 if it raised, and everything it wrote to fd 1)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            os.dup2(write_end, 1)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            code = fn(*args) or 0
+        finally:
+            os._exit(code if isinstance(code, int) else 0)
+    os.close(write_end)
+    with os.fdopen(read_end, errors="replace") as pipe:
+        text = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), text
+
+
 def call_in_child(fn, *args, **kwargs):
     ours, theirs = Channel.pair()
     pid = os.fork()

@@ -37,28 +37,10 @@ def requirements():
 def _exec_output(root: str, name: str, tty: bool) -> list[str]:
     """`moby-dick exec [-t] NAME sh -c SCRIPT`, its output captured from a pipe (stdout of a forked child)."""
     from .. import engine
-    from ..forkcall import call_in_child
+    from ..forkcall import output_of
 
-    def exec_into_pipe():
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            os.dup2(write_end, 1)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            code = 1
-            try:
-                code = engine.execute(name, ["sh", "-c", SCRIPT], root=root, tty=tty)
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        with os.fdopen(read_end) as pipe:
-            text = pipe.read()
-        os.waitpid(pid, 0)
-        return text
-
-    return call_in_child(exec_into_pipe).replace("\r", "").splitlines()
+    _, text = output_of(lambda: engine.execute(name, ["sh", "-c", SCRIPT], root=root, tty=tty))
+    return text.replace("\r", "").splitlines()
 
 
 def _once(base: str, label: str, share: frozenset) -> dict:

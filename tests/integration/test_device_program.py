@@ -22,31 +22,22 @@ def _v2_dir():
 
 
 def _opens_in(cgroup):
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        code = 0
-        try:
-            with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
-                procs.write(str(os.getpid()))
-            results = []
-            for path, mode in OPENS:
-                try:
-                    os.close(os.open(path, mode))
-                    results.append("ok")
-                except OSError as error:
-                    results.append(errno.errorcode[error.errno])
-            os.write(write_end, " ".join(results).encode())
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        text = pipe.read()
-    os.waitpid(pid, 0)
-    return text.split()
+    """In a forked child moved into ``cgroup``: try each open, print ok or the errno's name."""
+    from moby_dick.forkcall import output_of
+
+    def try_opens():
+        with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
+            procs.write(str(os.getpid()))
+        results = []
+        for path, mode in OPENS:
+            try:
+                os.close(os.open(path, mode))
+                results.append("ok")
+            except OSError as error:
+                results.append(errno.errorcode[error.errno])
+        os.write(1, " ".join(results).encode())
+
+    return output_of(try_opens)[1].split()
 
 
 def test_the_program_allows_what_the_rules_allow_and_nothing_else():
