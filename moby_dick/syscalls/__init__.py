@@ -149,12 +149,19 @@ class Kernel:
         root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             if Kernel._openat2_usable:
-                fd = self._openat2(root_fd, path)
-                if fd >= 0:
-                    return fd
                 import ctypes
 
-                error = ctypes.get_errno()
+                # EAGAIN: a rename or mount somewhere on the system raced the resolution of a ".."; the kernel
+                # refused rather than risk an escape, and openat2(2) says to retry (a busy machine does this)
+                for _ in range(64):
+                    fd = self._openat2(root_fd, path)
+                    if fd >= 0:
+                        return fd
+                    error = ctypes.get_errno()
+                    if error != 11:
+                        break
+                if error == 11:  # still racing: the component walk is as safe, only slower
+                    return walk_in_root(root_fd, path, make)
                 if error in (38, 1):  # ENOSYS, EPERM (a seccomp filter): walk from now on
                     Kernel._openat2_usable = False
                 elif error != 2 or make is None:  # ENOENT is for the walk to create
