@@ -155,7 +155,7 @@ def rootless_problems(spec: ContainerSpec, proc: str = "/proc") -> list[str]:
     if spec.userns == "private":
         problems.append("--userns private needs root (it maps moby-dick's own range); without root the container "
                         "already gets a user namespace of its own, your uid as its root")
-    if spec.limits is not None or spec.accounting or spec.cgroup_parent is not None:
+    if (spec.limits is not None or spec.accounting or spec.cgroup_parent is not None) and not delegated_v2(spec):
         problems.append("without root, cgroup limits need a delegated cgroup v2 subtree (systemd: Delegate=yes, or "
                         "chown a v2 cgroup to you); this machine's layout gives none: run as root for limits")
     for path in spec.tmpfs_paths if not spec.rootfs else ():
@@ -163,6 +163,23 @@ def rootless_problems(spec: ContainerSpec, proc: str = "/proc") -> list[str]:
             problems.append(f'tmpfs path "{path}": without root it must exist already (only root may create it '
                             "on the host); choose an existing directory such as /tmp")
     return problems
+
+
+def delegated_v2(spec: ContainerSpec, layout=None, access=os.access) -> bool:
+    """The caller may make cgroups of its own: a pure v2 layout whose own cgroup it can write (cgroup.procs and
+    cgroup.subtree_control: a delegated subtree, cgroup-v2.rst "Delegation"), with every controller the limits
+    need enabled there. moby-dick then makes the container's cgroup beneath it, as it does for root."""
+    from .cgroups import detect, limit_files
+
+    layout = layout or detect()
+    if layout.version != "v2" or "" not in layout.roots:
+        return False
+    mount, own = layout.roots[""]
+    directory = os.path.join(mount, own.lstrip("/"))
+    if not all(access(os.path.join(directory, name), os.W_OK) for name in ("cgroup.procs", "cgroup.subtree_control")):
+        return False
+    needed = {name.split(".")[0] for files in limit_files(spec.limits, "v2").values() for name in files} if spec.limits else set()
+    return needed <= set(layout.available)
 
 
 TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2")

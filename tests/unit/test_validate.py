@@ -54,3 +54,18 @@ def test_argv_problems():
     assert "NUL" in spec_problems(ContainerSpec(("echo", "a\0b")))[0]
     assert "NUL" in spec_problems(ContainerSpec((b"echo", b"a\0b")))[0]
     assert spec_problems(ContainerSpec(("echo", b"\xff\xfe"))) == []
+
+
+def test_rootless_limits_need_a_delegated_v2_subtree_with_the_controllers_enabled(tmp_path):
+    from moby_dick.cgroups import Layout, parse_limits
+    from moby_dick.validate import delegated_v2
+
+    spec = ContainerSpec(("true",), userns="rootless", limits=parse_limits("64m", None, "32", None, None))
+    v2 = Layout("v2", {"": (str(tmp_path), "/user.slice/alice")}, frozenset({"memory", "pids"}))
+    writable = {str(tmp_path / "user.slice/alice" / name) for name in ("cgroup.procs", "cgroup.subtree_control")}
+    assert delegated_v2(spec, v2, access=lambda path, mode: path in writable)
+    assert not delegated_v2(spec, v2, access=lambda path, mode: False)  # not delegated to the caller
+    no_pids = Layout("v2", v2.roots, frozenset({"memory"}))
+    assert not delegated_v2(spec, no_pids, access=lambda path, mode: True)  # a controller the limits need is off
+    hybrid = Layout("hybrid", {"memory": ("/sys/fs/cgroup/memory", "/"), "": (str(tmp_path), "/")}, frozenset({"memory"}))
+    assert not delegated_v2(spec, hybrid, access=lambda path, mode: True)  # v1 controllers: no delegation
