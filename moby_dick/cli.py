@@ -23,8 +23,8 @@ USAGE = """\
 usage: moby-dick [run] [OPTIONS] [--] COMMAND [ARG...]
        moby-dick run -d [--name NAME] --rootfs DIR [OPTIONS] COMMAND [ARG...]
        moby-dick ps [-a] | logs [-f] C | exec [-i] [-t] [-u U] [-e K=V] [-w DIR] C CMD...
-       moby-dick stop [-t S] C | kill [-s SIG] C
-       moby-dick rm [-f] C | wait C | inspect C          (C: a name, an id or a unique id prefix)
+       moby-dick stop [-t S] C... | kill [-s SIG] C...
+       moby-dick rm [-f] C... | wait C... | inspect C...  (C: a name, an id or a unique id prefix)
        moby-dick mkrootfs DIR [--from busybox|host]
        moby-dick cleanup
        moby-dick doctor [--json]
@@ -405,27 +405,36 @@ def _engine(verb: str, words: list) -> int:
             raise UsageError("the input device is not a TTY: drop -t to pipe input, or run from a terminal")
         return engine.execute(reference, rest, options["env"], options.get("workdir"), user=options.get("user"),
                               tty=tty, interactive=interactive)
-    if rest and verb != "exec":
+    if rest and verb in ("logs",):
         raise UsageError(f"{verb}: one container at a time")
+    references = [reference, *rest]  # docker's rm, stop, kill, wait, inspect take several
     if verb == "logs":
         engine.logs(reference, options.get("follow", False))
     elif verb == "stop":
         text = options.get("time", "10")
         if not text.isdigit():
             raise UsageError(f'stop -t "{text}": give whole seconds')
-        engine.stop(reference, float(text))
+        for each in references:
+            engine.stop(each, float(text))
+            print(each)
     elif verb == "kill":
         from .lifecycle import parse_signal
 
-        engine.kill(reference, parse_signal(options.get("signal", "KILL")))
+        number = parse_signal(options.get("signal", "KILL"))
+        for each in references:
+            engine.kill(each, number)
+            print(each)
     elif verb == "rm":
-        engine.rm(reference, options.get("force", False))
+        for each in references:
+            engine.rm(each, options.get("force", False))
+            print(each)
     elif verb == "wait":
-        print(engine.wait(reference))
+        for each in references:
+            print(engine.wait(each))
     elif verb == "inspect":
         import json
 
-        print(json.dumps(engine.inspect(reference), indent=2))
+        print(json.dumps([engine.inspect(each) for each in references] if rest else engine.inspect(reference), indent=2))
     return 0
 
 

@@ -112,3 +112,15 @@ def test_rm_flag_removes_a_detached_container_when_it_exits(root, rootfs):
         time.sleep(0.05)
     assert not os.path.exists(os.path.join(root, container_id)) and engine.ps(True, root=root) == []
     assert not os.path.exists(os.path.join(root, f"{container_id}.log"))
+
+
+def test_rm_stop_and_kill_take_several_containers_as_docker_does(cli, rootfs):
+    names = [f"many-{os.getpid()}-{n}" for n in range(2)]
+    for name in names:
+        assert cli("run", "-d", "--name", name, "--rootfs", rootfs, "sleep", "30").returncode == 0
+    stopped = cli("stop", "-t", "1", *names)
+    assert stopped.returncode == 0 and stopped.stdout.decode().split() == names
+    assert [json.loads(cli("inspect", name).stdout)["status"] for name in names] == ["stopped", "stopped"]
+    removed = cli("rm", *names)
+    assert removed.returncode == 0 and removed.stdout.decode().split() == names
+    assert not any(name.encode() in cli("ps", "-a").stdout for name in names)
