@@ -526,7 +526,7 @@ save("11-networking-veth-bridge-ports", [
  code("if ev:\n    pictures.network_map(ev);"),
  md("## On cgroup v1 and v2\n\nNothing here touches cgroups: the same cells run on either. The bridge is a network device "
     "of the lab's namespace, listed by `ip -j link`; on a real host, `ip link show moby-dick0` shows it while a container "
-    "is on it, and it goes with the last container."),
+    "is on it, and it stays after the last one, like docker0, until `moby-dick cleanup`."),
  md("## The lesson checks itself"),
  code("course.assert_held(report)"),
  md("## Exercise 1\n\nWhich address did the *server* container get? (The bridge has the subnet's first; containers get the "
