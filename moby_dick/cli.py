@@ -142,6 +142,13 @@ REPEATABLE = ("tmpfs", "volumes", "env", "cap_add", "cap_drop", "security_opt", 
 COMBINABLE = "dit"  # single-letter flags docker lets one write together: -it, -dit
 
 
+def split_combined(word: str, letters: str) -> list[str] | None:
+    """``-it`` -> ``["-i", "-t"]`` when every letter is one of ``letters``; None for anything else. Pure."""
+    if len(word) > 2 and word[0] == "-" and word[1] != "-" and all(c in letters for c in word[1:]):
+        return [f"-{letter}" for letter in word[1:]]
+    return None
+
+
 class Invocation:
     """What the command line asked for: an action ("run", "help", "version", "cleanup") and options."""
 
@@ -272,8 +279,9 @@ def parse_args(args: list[str]) -> Invocation:
         if not word.startswith("-") or word == "-":
             break
         args.pop(0)
-        if word[1] != "-" and len(word) > 2 and word not in _OPTIONS and all(c in COMBINABLE for c in word[1:]):
-            args[:0] = [f"-{letter}" for letter in word[1:]]  # -it: -i -t
+        letters = None if word in _OPTIONS else split_combined(word, COMBINABLE)
+        if letters:
+            args[:0] = letters  # -it: -i -t
             continue
         name, has_value, value = word.partition("=")
         if name not in _OPTIONS:
@@ -374,8 +382,8 @@ def _engine(verb: str, words: list) -> int:
         word = words.pop(0)
         if word == "--":
             break
-        if verb == "exec" and word[1] != "-" and len(word) > 2 and all(c in "it" for c in word[1:]):
-            words[:0] = [f"-{letter}" for letter in word[1:]]  # -it
+        if verb == "exec" and (letters := split_combined(word, "it")):
+            words[:0] = letters  # -it
         elif verb == "logs" and word == "-f":
             options["follow"] = True
         elif word in flags:

@@ -185,8 +185,9 @@ def peer_suite(tests=EXAM_SUITE) -> dict | None:
     if reason:
         print(f"[not run] runtime-tools starts containers through moby-dick-oci: {reason}.")
         return None
-    project = Path(__file__).resolve().parents[1]
-    peer = Path(os.environ.get("MOBY_PEER_DIR", project.parent / "shared" / "peer")) / "runtime-tools"
+    from .places import peer_dir
+
+    peer = peer_dir() / "runtime-tools"
     if not (peer / "run").exists():
         print(f"[not run] the runtime-tools peer suite is not at {peer} (set MOBY_PEER_DIR)")
         return None

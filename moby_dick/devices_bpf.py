@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import struct
 
+from .records import Record
+
 # struct bpf_insn: u8 code; u8 dst:4, src:4; s16 off; s32 imm
 _INSN = struct.Struct("<BBhi")
 LDX_W, AND_K, RSH_K, MOV32_X, JNE_K, JNE_X, MOV64_K, EXIT = 0x61, 0x54, 0x74, 0xBC, 0x55, 0x5D, 0xB7, 0x95
@@ -111,23 +113,13 @@ def attach(cgroup_dir: str, code: bytes) -> None:
         os.close(fd)
 
 
-class AttachDeviceFilter:
+class AttachDeviceFilter(Record):
     """Host step (cgroup v2), after the cgroup exists: attach the device program made from ``rules``."""
 
-    def __init__(self, cgroup, rules):
-        self.cgroup, self.rules = cgroup, tuple(rules)
+    __slots__ = ("cgroup", "rules")
 
     def apply(self, host) -> None:
         attach(self.cgroup.dirs[""], program(self.rules))
-
-    def __eq__(self, other) -> bool:
-        return type(other) is type(self) and other.rules == self.rules and other.cgroup == self.cgroup
-
-    def __hash__(self) -> int:
-        return hash(self.rules)
-
-    def __repr__(self) -> str:
-        return f"AttachDeviceFilter({len(self.rules)} rules)"
 
     def __str__(self) -> str:
         return (f"bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, {len(program(self.rules)) // 8} instructions from "

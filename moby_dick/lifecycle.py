@@ -195,7 +195,9 @@ def rootless_config(config):
     and no cgroup, which it could not create on a layout without delegation; limits are refused in one line."""
     if not config.unshares("user"):
         raise UsageError("config.json: without root the container needs a user namespace (moby-dick-oci spec --rootless)")
-    if config.limits is not None and any(v is not None for v in config.limits._values()):
+    from .cgroups import Limits
+
+    if config.limits not in (None, Limits()):
         raise UsageError("without root, cgroup limits need a delegated cgroup v2 subtree; remove linux.resources' "
                          "limits or run as root")
     own = {(m.host_id, m.size) for m in config.uid_mappings} <= {(os.getuid(), 1)} and \

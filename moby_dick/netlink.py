@@ -71,7 +71,7 @@ def new_veth(name: str, peer: str, peer_netns_fd: int) -> bytes:
                         attribute(IFLA_LINKINFO, attribute(IFLA_INFO_KIND, b"veth") + data))
 
 
-def set_link(index: int, up: bool | None = None, master: int | None = None) -> bytes:
+def change_link(index: int, up: bool | None = None, master: int | None = None) -> bytes:
     """RTM_NEWLINK body changing link ``index``: up (IFF_UP) and/or its master (a bridge's index)."""
     attributes = [attribute(IFLA_MASTER, struct.pack("=I", master))] if master is not None else []
     flags, change = (IFF_UP if up else 0, IFF_UP) if up is not None else (0, 0)
@@ -179,7 +179,7 @@ class Netlink:
                      f'RTM_NEWLINK veth "{name}" (peer "{peer}")')
 
     def set_link(self, index: int, up: bool | None = None, master: int | None = None) -> None:
-        self.request(RTM_NEWLINK, set_link(index, up, master), what=f"RTM_NEWLINK index {index}")
+        self.request(RTM_NEWLINK, change_link(index, up, master), what=f"RTM_NEWLINK index {index}")
 
     def delete_link(self, index: int) -> None:
         self.request(RTM_DELLINK, link_message(index), what=f"RTM_DELLINK index {index}")

@@ -136,15 +136,17 @@ class _Locked:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         self.directory = os.path.join(_directory(state), "leases")
 
-    def leases(self) -> dict[str, str]:
+    def leases(self, directory: str | None = None) -> dict[str, str]:
+        """{address: owner} in this namespace's lease directory (or another namespace's ``directory``)."""
+        directory = directory or self.directory
         found = {}
         try:
-            names = os.listdir(self.directory)
+            names = os.listdir(directory)
         except FileNotFoundError:
             return found
         for name in names:
             try:
-                with open(os.path.join(self.directory, name)) as file:
+                with open(os.path.join(directory, name)) as file:
                     found[name] = file.read()
             except FileNotFoundError:
                 continue
@@ -155,16 +157,17 @@ class _Locked:
         with open(os.path.join(self.directory, address), "x") as file:
             file.write(owner)
 
-    def free_stale(self, delete_veths: bool = False) -> tuple[list[str], int]:
+    def free_stale(self, delete_veths: bool = False, directory: str | None = None) -> tuple[list[str], int]:
         """Remove the leases whose owner is gone (and, if asked, their veth, when the kernel has not yet: a
         dying namespace's devices go in the background); return them and how many are left."""
-        removed, leases = [], self.leases()
+        directory = directory or self.directory
+        removed, leases = [], self.leases(directory)
         for address, owner in leases.items():
             if not _owner_alive(owner):
                 veth = owner.split()[2:]
                 if veth and delete_veths:
                     _delete_link(veth[0])
-                os.unlink(os.path.join(self.directory, address))
+                os.unlink(os.path.join(directory, address))
                 removed.append(address)
         return removed, len(leases) - len(removed)
 
@@ -215,12 +218,7 @@ def sweep(state: str = STATE, bridge: str = BRIDGE, everything: bool = False) ->
             for name in os.listdir(state):
                 leases = os.path.join(state, name, "leases")
                 if name.isdigit() and leases != locked.directory and os.path.isdir(leases):
-                    for address in os.listdir(leases):
-                        with open(os.path.join(leases, address)) as file:
-                            alive = _owner_alive(file.read())
-                        if not alive:
-                            os.unlink(os.path.join(leases, address))
-                            removed.append(address)
+                    removed += locked.free_stale(directory=leases)[0]  # (their veths went with them)
                     _remove_if_empty(leases)
         return removed
     finally:
@@ -265,8 +263,7 @@ class ConnectToBridge(Record):
                 finally:
                     os.close(netns)
                 end = host.index(host_end)
-                host.set_link(end, master=bridge)
-                host.set_link(end, up=True)
+                host.set_link(end, up=True, master=bridge)
         except NetlinkError as error:
             raise MobyError(f"--network bridge: {error.strerror}") from None
         finally:

@@ -94,7 +94,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
             from .devices_bpf import AttachDeviceFilter  # v2 has no devices.allow: a BPF program decides
             from .oci import device_rules
 
-            host.append(AttachDeviceFilter(cgroup, device_rules(config.resources["devices"], config.devices)))
+            host.append(AttachDeviceFilter(cgroup, tuple(device_rules(config.resources["devices"], config.devices))))
         runtime.append(PlaceInCgroup(cgroup))
     if config.network is not None:  # after the cgroup: PID 1 is counted before anything else is made for it
         from .network import ConnectToBridge

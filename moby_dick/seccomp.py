@@ -23,7 +23,6 @@ import os
 
 from .errors import MobyError, UsageError
 
-CACHE_DIR = "/var/cache/moby-dick/seccomp"
 CLONE_NAMESPACE_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 ENOSYS, EPERM = 38, 1
 
@@ -261,7 +260,7 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
     if cache_dir is None:
         from .places import cache_dir as place
 
-        cache_dir = CACHE_DIR if os.geteuid() == 0 else place("seccomp")
+        cache_dir = place("seccomp")
     key = _sha256(repr([profile, sorted(capabilities), _native_arch()]).encode()).hexdigest()
     path = os.path.join(cache_dir, f"{key}.bpf")
     try:

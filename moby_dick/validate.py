@@ -60,16 +60,8 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
             problems.append(f'user "{spec.user}": give USER or USER:GROUP (names or numeric ids)')
         elif any(is_whole_number(part) and int(part) > MAX_ID for part in (user, group)):
             problems.append(f'user "{spec.user}": ids go up to {MAX_ID} (a 32-bit id; 4294967295 means "none")')
-    from .network import mode_problems, subnet_problems
-
-    problems += mode_problems(spec.network)
-    if spec.publish or spec.subnet is not None:
-        if spec.network != "bridge" or "net" in spec.share:
-            problems.append("-p and --subnet need --network bridge (a container of its own on moby-dick0)")
-        from .ports import publish_problems
-
-        problems += publish_problems(spec.publish)
-        problems += subnet_problems(spec.subnet) if spec.subnet is not None else []
+    if spec.network != "none" or spec.publish or spec.subnet is not None:  # (the seed's default imports nothing)
+        problems += network_problems(spec)
     if "net" in spec.share and spec.network not in ("none", "host"):
         problems.append(f'--network {spec.network} conflicts with sharing the host\'s network namespace')
     if spec.tty and spec.function is not None:
@@ -78,6 +70,21 @@ def spec_problems(spec: ContainerSpec) -> list[str]:
         problems.append(f'--userns "{spec.userns}": choose host or private')
     if spec.cgroup_parent is not None and ".." in spec.cgroup_parent.split("/"):
         problems.append(f'--cgroup-parent "{spec.cgroup_parent}": ".." would leave moby-dick\'s own cgroup')
+    return problems
+
+
+def network_problems(spec: ContainerSpec) -> list[str]:
+    """--network, -p and --subnet (moby_dick/network.py, ports.py)."""
+    from .network import mode_problems, subnet_problems
+
+    problems = mode_problems(spec.network)
+    if spec.publish or spec.subnet is not None:
+        if spec.network != "bridge" or "net" in spec.share:
+            problems.append("-p and --subnet need --network bridge (a container of its own on moby-dick0)")
+        from .ports import publish_problems
+
+        problems += publish_problems(spec.publish)
+        problems += subnet_problems(spec.subnet) if spec.subnet is not None else []
     return problems
 
 

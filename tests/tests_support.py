@@ -5,6 +5,8 @@ import sys
 import time
 from pathlib import Path
 
+from moby_dick.places import peer_dir
+
 
 def moby_dick_command(*args):
     return [sys.executable, "-m", "moby_dick", *args]
@@ -20,7 +22,7 @@ def wait_for(condition, what: str, timeout: float = 10.0) -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 # the peer suites (runtime-tools, the podman scenario): ../shared/peer beside the checkout, or $MOBY_PEER_DIR
-PEER = Path(os.environ.get("MOBY_PEER_DIR", ROOT.parent / "shared" / "peer"))
+PEER = peer_dir()
 
 
 def tree_snapshot(root):

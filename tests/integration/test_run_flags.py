@@ -3,6 +3,7 @@ accounts, -e KEY, --env-file, --entrypoint, -h, --tmpfs PATH:OPTIONS, exec -t/-u
 with its control."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -24,18 +25,12 @@ def test_run_it_gives_a_terminal_of_the_containers_own_and_relays_keys_size_and_
 
 def test_run_t_without_i_the_output_is_a_terminal_and_the_control_without_t_is_not(rootfs, cli):
     script = "[ -t 0 ] && [ -t 1 ] && echo terminal"
-    with_tty = cli("run", "-t", "--rootfs", rootfs, "sh", "-c", script, stdin=subprocess_devnull())
+    with_tty = cli("run", "-t", "--rootfs", rootfs, "sh", "-c", script, stdin=subprocess.DEVNULL)
     assert with_tty.returncode == 0 and with_tty.stdout == b"terminal\r\n"  # a pty: \n becomes \r\n
-    plain = cli("run", "--rootfs", rootfs, "sh", "-c", script, stdin=subprocess_devnull())
+    plain = cli("run", "--rootfs", rootfs, "sh", "-c", script, stdin=subprocess.DEVNULL)
     assert plain.returncode == 1 and plain.stdout == b""  # the control: stdin and stdout are not terminals
-    piped = cli("run", "-it", "--rootfs", rootfs, "tty", stdin=subprocess_devnull())
+    piped = cli("run", "-it", "--rootfs", rootfs, "tty", stdin=subprocess.DEVNULL)
     assert piped.returncode == 125 and piped.stderr.startswith(b"moby-dick: the input device is not a TTY")
-
-
-def subprocess_devnull():
-    import subprocess
-
-    return subprocess.DEVNULL
 
 
 def test_user_names_come_from_the_rootfs_accounts(rootfs, cli):
@@ -84,9 +79,9 @@ def test_exec_t_and_u_and_run_d_t(rootfs, cli):
     started = cli("run", "-d", "-t", "--name", name, "--rootfs", rootfs, "sh", "-c", "tty; exec sleep 60")
     assert started.returncode == 0, started.stderr
     try:
-        exec_tty = cli("exec", "-t", name, "sh", "-c", "tty; [ -t 0 ] && echo terminal", stdin=subprocess_devnull())
+        exec_tty = cli("exec", "-t", name, "sh", "-c", "tty; [ -t 0 ] && echo terminal", stdin=subprocess.DEVNULL)
         assert exec_tty.returncode == 0 and exec_tty.stdout == b"/dev/pts/1\r\nterminal\r\n"  # its own, beside PID 1's
-        exec_plain = cli("exec", name, "sh", "-c", "[ -t 0 ] || echo no-terminal", stdin=subprocess_devnull())
+        exec_plain = cli("exec", name, "sh", "-c", "[ -t 0 ] || echo no-terminal", stdin=subprocess.DEVNULL)
         assert exec_plain.stdout == b"no-terminal\n"  # the control
         assert cli("exec", "-u", "nobody", name, "id", "-u").stdout == b"65534\n"
         code, shown = run_in_terminal(moby_dick_command("exec", "-it", name, "sh"),
