@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml scripts/setup-system
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --config-settings editable_mode=compat -e '.[test]'
+	$(PY) -m moby_dick.launcher  # pip's console scripts, replaced by -I -S launchers (moby_dick/launcher.py)
 	$(PY) -m compileall -q moby_dick
 	touch $@
 

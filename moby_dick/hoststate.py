@@ -32,9 +32,21 @@ class HostState:
             mounts=frozenset((m.mount_id, m.mount_point, m.fstype, m.source) for m in probe.mounts()),
             sysvipc=tuple(sorted((k, tuple(v)) for k, v in probe.sysvipc_snapshot().items())),
             hostname=probe.hostname(),
-            children=frozenset(probe.children_of(os.getpid())),
+            children=frozenset(_children()),
             mytmp=_mytmp_owner(),
         )
+
+
+def _children() -> list[int]:
+    """This process's children, seen through its fork server (moby_dick.forkserver): the server lives
+    as long as its caller, by design; what it forked on the caller's behalf counts as the caller's."""
+    from . import forkserver
+
+    server = forkserver.running()
+    mine = probe.children_of(os.getpid())
+    if server is None:
+        return mine
+    return [pid for pid in mine if pid != server] + probe.children_of(server)
 
 
 def differences(before: HostState, after: HostState, registry: MountpointRegistry | None = None) -> list[str]:

@@ -344,4 +344,6 @@ def default_spec(rootless: bool = False) -> dict:
 
 
 def entry() -> None:
-    sys.exit(main())
+    from .cli import fast_exit
+
+    fast_exit(main())

@@ -80,17 +80,66 @@ class ForkIntoPidNamespace(Record):
         return 'fork()  -> PID 1 of the new PID namespace; the waiter outside sends "pid1 <its host pid>"'
 
 
+class ForkChildIntoPidNamespace(Record):
+    """Host step, done at the fork (one fork per container): when no user namespace must come first,
+    the runtime itself unshares the PID namespace for its next child, forks, and at once joins its own
+    PID namespace again (``setns``), so its child *is* PID 1 and no waiter is needed: the runtime waits
+    for PID 1 directly. With a user namespace the PID namespace must belong to it, so the child unshares
+    both and forks PID 1 (:class:`ForkIntoPidNamespace`).
+
+    PID 1 cannot ask ``getppid()`` whether the runtime died before ``PR_SET_PDEATHSIG`` took effect (it
+    is 0 across a PID namespace): the runtime holds a pipe's write end until "pid1", and an EOF on it
+    is how PID 1 learns its parent is gone."""
+
+    __slots__ = ()
+    forks = True  # applied by the runtime's fork, not with the other host steps
+
+    def fork(self, kernel) -> tuple[int, object]:
+        """``(0, parent_alive)`` in the child; ``(pid, alive_write)`` in the runtime, which closes
+        ``alive_write`` once PID 1 has reported."""
+        from .syscalls import CLONE_NEWPID
+
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        alive_read, alive_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        pid = -1
+        try:
+            kernel.unshare(CLONE_NEWPID)
+            try:
+                pid = kernel.fork()
+            finally:
+                if pid != 0:  # the runtime (also when fork failed): its next children in its own namespace again
+                    kernel.setns(own, CLONE_NEWPID)
+        except BaseException:
+            for fd in (own, alive_read, alive_write):
+                os.close(fd)
+            raise
+        os.close(own)
+        if pid == 0:
+            os.close(alive_write)
+            return 0, lambda: kernel.pipe_has_writer(alive_read)
+        os.close(alive_read)
+        return pid, alive_write
+
+    def apply(self, host) -> None:
+        raise AssertionError("ForkChildIntoPidNamespace is applied by the fork, not as a host step")
+
+    def __str__(self) -> str:
+        return ("unshare(CLONE_NEWPID) for the next child; fork() -> PID 1 (one fork: no waiter); "
+                "setns(own PID namespace) back")
+
+
 class ReportPid(Record):
-    """Step, without a PID namespace: the child itself is the container's first process; send its pid."""
+    """Step, when the forked child itself is the container's first process (no PID namespace, or one the
+    runtime unshared for it): "pid1", and the runtime takes the pid its fork returned."""
 
     __slots__ = ()
     talks = True
 
     def exchange(self, kernel, channel) -> None:
-        channel.send("pid1", str(os.getpid()).encode())
+        channel.send("pid1")
 
     def __str__(self) -> str:
-        return 'send "pid1 <own pid>" (no PID namespace: this process is the container)'
+        return 'send "pid1" (this process is the container\'s first: the runtime has its pid from fork)'
 
 
 class AwaitGo(Record):

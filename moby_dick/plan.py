@@ -30,7 +30,7 @@ import os
 from .config import Config
 from .mounts import MakeRootPrivate, MountFilesystem, parse_options
 from .namespaces import JoinNamespaces, UnshareNamespaces
-from .pid import AwaitGo, ForkIntoPidNamespace, ReportPid, ReportReady
+from .pid import AwaitGo, ForkChildIntoPidNamespace, ForkIntoPidNamespace, ReportPid, ReportReady
 from .records import Record
 from .uts import SetHostname
 
@@ -120,9 +120,15 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
 
         child += [UnshareNamespaces(("user",)), RequestIdMaps()]
         on_map_ids = (WriteIdMaps(config.uid_mappings, config.gid_mappings, config.deny_setgroups, config.map_helper),)
-    child.append(UnshareNamespaces(kinds))
-    forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
-    child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
+    if "pid" in kinds and not detached and not config.unshares("user"):
+        # one fork per container: the runtime's own fork makes PID 1 (see ForkChildIntoPidNamespace)
+        host.append(ForkChildIntoPidNamespace())
+        kinds = tuple(kind for kind in kinds if kind != "pid")
+        child += [UnshareNamespaces(kinds), ReportPid()]
+    else:
+        child.append(UnshareNamespaces(kinds))
+        forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
+        child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
     init: list = [AwaitGo()]
     if config.unshares("cgroup"):
         init.append(UnshareNamespaces(("cgroup",)))

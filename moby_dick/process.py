@@ -94,8 +94,10 @@ def run_final(steps, kernel, channel) -> int:
     return 0
 
 
-def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple) -> None:
-    """Runs in the forked child; never returns. ``stdio`` holds fds for 0, 1, 2 (None: inherit)."""
+def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_alive=None) -> None:
+    """Runs in the forked child; never returns. ``stdio`` holds fds for 0, 1, 2 (None: inherit).
+    ``parent_alive``: how to tell the runtime still lives when ``getppid()`` cannot (the child is PID 1
+    of a PID namespace the runtime unshared for it: see pid.ForkChildIntoPidNamespace)."""
     code = 125
     try:
         try:
@@ -103,7 +105,8 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple) -> None
             # detached (`create`), which the runtime leaves behind on purpose.
             if not the_plan.detached:
                 kernel.prctl(PR_SET_PDEATHSIG, PDEATHSIG)
-                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                alive = parent_alive() if parent_alive is not None else os.getppid() == parent_pid
+                if not alive:  # the parent died before prctl took effect
                     os._exit(code)
             kernel.prctl(PR_SET_NAME, b"moby-dick:child")
             for target, fd in enumerate(stdio):

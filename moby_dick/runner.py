@@ -122,13 +122,17 @@ class Container:
         try:
             out, err = self._collect_output(timeout)
             if self._status is None:
-                self._status = _waitpid_until(self._kernel, self._child, timeout, self.pid)
+                self._status = self._reap(timeout)
         except BaseException:
             self.close()
             raise
         self.close()
         code, number = exit_code_from_status(self._status)
         return Result(code, self.namespaces, self.pid, out, err, number, self.value, self.stats)
+
+    def _reap(self, timeout: float | None) -> int:
+        """Wait for the command's end (SIGKILL at ``timeout``); its wait status."""
+        return _waitpid_until(self._kernel, self._child, timeout, self.pid)
 
     def wait_forwarding_signals(self) -> Result:
         """Wait as the CLI does: pass on signals sent to moby-dick. Call :func:`block_forwarded_signals` first."""
@@ -236,7 +240,8 @@ def _run_host_phase(the_plan, host: Host) -> None:
     The guard is forked *before* anything is made, so that no moment exists in which moby-dick could
     die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
     the mount points, and on moby-dick's death removes them, or whatever of them exists."""
-    if not the_plan.host and the_plan.network is None:
+    steps = [step for step in the_plan.host if not getattr(step, "forks", False)]  # the fork: at the fork
+    if not steps and the_plan.network is None:
         return
     actions = [the_plan.cgroup.remove] if the_plan.cgroup is not None else []
     release_address = None
@@ -245,12 +250,12 @@ def _run_host_phase(the_plan, host: Host) -> None:
 
         release_address = lambda: sweep(the_plan.network.state, the_plan.network.bridge)  # noqa: E731
         actions.append(release_address)
-    paths = tuple(step.path for step in the_plan.host if hasattr(step, "path"))
+    paths = tuple(step.path for step in steps if hasattr(step, "path"))
     if paths:
         actions.append(lambda: host.registry.release_abandoned(paths))
     guard = host.guard = Guard(actions)
     try:
-        for step in the_plan.host:
+        for step in steps:
             step.apply(host)
     except BaseException:
         _run_in_order(host.cleanup)
@@ -262,21 +267,51 @@ def _run_host_phase(the_plan, host: Host) -> None:
 
 
 def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = None,
-          kernel=KERNEL, registry: MountpointRegistry | None = None) -> Container:
-    """Start ``spec``'s command in its container and return once it runs (or raise why it cannot)."""
+          kernel=KERNEL, registry: MountpointRegistry | None = None, fork_server: bool | None = None) -> Container:
+    """Start ``spec``'s command in its container and return once it runs (or raise why it cannot).
+
+    ``fork_server``: fork the container from moby-dick's small fork server (:mod:`moby_dick.forkserver`)
+    rather than from this process, so a start costs the same however big the caller is. None: yes for a
+    program, with the real kernel; never for a Python function (it needs the caller's memory). The CLI,
+    a small process of its own, passes False."""
     from .spec import for_caller
 
     spec = for_caller(spec)
     validate.check(spec)
-    host = Host(kernel, registry or MountpointRegistry(), [])
+    cleanup: list = []  # what the caller undoes when the container ends
     if spec.rootfs and not os.path.isdir(spec.rootfs):
         from .images import unpack_tarball
 
         holds: list = []  # the cache entry, held until the container ends: `cleanup` leaves it alone
         spec = spec.replace(rootfs=unpack_tarball(spec.rootfs, spec.cache_dir, holds))
-        host.cleanup.extend(lambda fd=fd: os.close(fd) for fd in holds)
+        cleanup.extend(lambda fd=fd: os.close(fd) for fd in holds)
     try:
         the_plan = plan(from_spec(spec, os.environ))
+        if fork_server is None:
+            fork_server = kernel is KERNEL and registry is None and _servable(spec, the_plan)
+        if fork_server:
+            from .forkserver import start_remote
+
+            return start_remote(spec, the_plan, capture=capture, stdin=stdin, cleanup=cleanup)
+    except BaseException:
+        _run_in_order(cleanup)
+        raise
+    return launch(spec, the_plan, capture=capture, stdio=(stdin, None, None), kernel=kernel,
+                  registry=registry, cleanup=cleanup)
+
+
+def _servable(spec: ContainerSpec, the_plan) -> bool:
+    """Can the fork server start this? Not a Python function (it runs in a fork of the caller's own
+    memory), nor descriptors of the caller's kept at their numbers (OCI's --preserve-fds)."""
+    return spec.function is None and not the_plan.preserve_fds and not the_plan.keep_fds and not the_plan.detached
+
+
+def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple = (None, None, None),
+           kernel=KERNEL, registry: MountpointRegistry | None = None, cleanup: list | None = None) -> Container:
+    """The planned start, in this process: the host phase, the fork, the child protocol (see
+    :mod:`moby_dick.process`). ``stdio``: descriptors for the container's 0, 1, 2 (None: this process's)."""
+    host = Host(kernel, registry or MountpointRegistry(), cleanup if cleanup is not None else [])
+    try:
         kernel.prepare()
         prepare_steps(the_plan)
     except BaseException:
@@ -287,12 +322,12 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
     container = None
     parent_fds: list = []  # our ends of the capture pipes
     opened: list = []  # descriptors to close if anything fails before the container owns them
-    ours = theirs = None
+    ours = theirs = holding = None
     try:
         _run_host_phase(the_plan, host)
-        stdio = [stdin, None, None]
+        stdio = list(stdio)
         if capture:
-            if stdin is None:
+            if stdio[0] is None:
                 stdio[0] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
                 opened.append(stdio[0])
             for target in (1, 2):
@@ -302,10 +337,16 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
                 opened.append(write_end)
         ours, theirs = Channel.pair()
         parent_pid = os.getpid()
-        pid = kernel.fork()
+        fork_step = next((step for step in the_plan.host if getattr(step, "forks", False)), None)
+        if fork_step is not None:  # the child is PID 1 itself; alive: a pipe's end while PID 1 checks on us
+            pid, alive = fork_step.fork(kernel)
+            if pid != 0:
+                holding = alive  # until PID 1 reported: from then on its PR_SET_PDEATHSIG watches us
+        else:
+            pid, alive = kernel.fork(), None
         if pid == 0:
             ours.close()
-            child_main(the_plan, kernel, theirs, parent_pid, tuple(stdio))
+            child_main(the_plan, kernel, theirs, parent_pid, tuple(stdio), alive)
         # from here on the container owns the clean-up: close() kills, reaps and undoes
         container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=host.cleanup, kernel=kernel)
         container.cgroup = the_plan.cgroup
@@ -328,6 +369,8 @@ def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = Non
         for end in (ours, theirs):
             if end is not None:
                 end.close()
+        if holding is not None:
+            os.close(holding)
     return container
 
 
@@ -360,8 +403,8 @@ def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: 
         kind, payload, fds = channel.receive()
         if kind is None:
             break
-        if kind == "pid1":
-            container.pid = int(payload)
+        if kind == "pid1":  # its host pid, from the waiter; none: the child we forked is the first
+            container.pid = int(payload) if payload else container._child
             if "pid1" in handlers:
                 handlers["pid1"](container.pid)
             for step in the_plan.runtime:

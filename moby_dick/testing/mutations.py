@@ -20,7 +20,7 @@ def without(the_plan, kind: str):
     from ..cgroups import PlaceInCgroup
     from ..mounts import MakeRootPrivate
     from ..namespaces import UnshareNamespaces
-    from ..pid import ForkIntoPidNamespace, ReportPid
+    from ..pid import ForkChildIntoPidNamespace, ForkIntoPidNamespace, ReportPid
     from ..rootfs import ChrootOnly, PivotRoot
 
     def change(step):
@@ -28,6 +28,8 @@ def without(the_plan, kind: str):
             return UnshareNamespaces(tuple(k for k in step.kinds if k != kind))
         if kind == "propagation" and isinstance(step, MakeRootPrivate):
             return None
+        if kind == "pid" and isinstance(step, ForkChildIntoPidNamespace):
+            return None  # a plain fork: the child (which sends "pid1" anyway) is the container
         if kind == "pid" and isinstance(step, ForkIntoPidNamespace):
             return ReportPid()  # no PID 1 of its own: the child itself is the container
         if kind == "cgroup" and isinstance(step, PlaceInCgroup):

@@ -184,5 +184,49 @@ def test_an_interrupted_start_leaves_nothing(monkeypatch, scratch):
     monkeypatch.setattr(runner, "_converse", interrupted)
     target = str(scratch / "made")
     with pytest.raises(KeyboardInterrupt):
-        runner.start(runner.ContainerSpec(("sleep", "30"), tmpfs=(target,)))
+        runner.start(runner.ContainerSpec(("sleep", "30"), tmpfs=(target,)), fork_server=False)
     assert not os.path.exists(target)
+
+
+def test_an_interrupted_start_through_the_fork_server_leaves_nothing(monkeypatch, scratch):
+    # ^C in the caller once the fork server has started the container, before start() returns: the
+    # caller closes the container's connection, and the server kills, reaps and cleans up (the leak
+    # check after the test counts the server's children as the caller's)
+    from moby_dick import forkserver, runner
+
+    seen = []
+
+    def interrupted(self, spec, pid, *args, **kwargs):
+        seen.append(pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(forkserver.RemoteContainer, "__init__", interrupted)
+    target = str(scratch / "made")
+    with pytest.raises(KeyboardInterrupt):
+        forkserver.start_remote(*_planned(runner.ContainerSpec(("sleep", "30"), tmpfs=(target,))),
+                                capture=False, stdin=None, cleanup=[])
+    assert seen and _gone_soon(seen[0])  # PID 1 killed and reaped by the server
+    assert _gone_soon_path(target)
+
+
+def _planned(spec):
+    from moby_dick.config import from_spec
+    from moby_dick.plan import plan
+
+    return spec, plan(from_spec(spec, os.environ))
+
+
+def _gone_soon(pid: int) -> bool:
+    from moby_dick.procstat import gone
+
+    deadline = time.monotonic() + 5
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return gone(pid)
+
+
+def _gone_soon_path(path: str) -> bool:
+    deadline = time.monotonic() + 5
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not os.path.exists(path)
