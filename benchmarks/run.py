@@ -38,8 +38,10 @@ CONFIG = {  # an OCI bundle equivalent to moby-dick's default: uts, ipc, network
     "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
     "linux": {"namespaces": [{"type": t} for t in ("uts", "ipc", "network", "mount", "pid")]},
 }
-BUDGETS = ("API <= 1.5x unshare; CLI <= interpreter floor + 10 ms and faster than runc; "
-           "with the jail and limits <= 2x crun with the same limits")
+BUDGETS = ("CLI <= 0.9x runc and <= the interpreter floor + 10 ms; with limits <= runc with the same limits; "
+           "API <= 1.5x unshare from callers of 16 MB, 200 MB and 1 GB; the security phase <= 2 ms; "
+           "--network bridge <= 5 ms; moby-dick-oci run <= runc run; memory per running container <= runc's; "
+           "throughput at 1, 2 and 4 in flight >= runc's")
 LIMITS = {"memory": {"limit": 64 << 20}, "pids": {"limit": 64}}  # the limits variant, for every runtime
 
 
@@ -63,6 +65,13 @@ def make_bundle(directory: str) -> str | None:
                    "linux": {**CONFIG["linux"], "resources": LIMITS,
                                        # crun takes the path from each hierarchy's root: keep it below our own
                                        "cgroupsPath": f"{own_memory.rstrip('/')}/moby-bench-{os.getpid()}"}}, config)
+    # and one whose container sleeps, for the memory a running container costs
+    os.symlink("busybox", os.path.join(rootfs, "bin", "sleep"))
+    sleeper = os.path.join(directory, "sleeper")
+    os.mkdir(sleeper)
+    with open(os.path.join(sleeper, "config.json"), "w") as config:
+        json.dump({**CONFIG, "root": {"path": rootfs, "readonly": True},
+                   "process": {**CONFIG["process"], "args": ["/bin/sleep", "30"]}}, config)
     return directory
 
 
@@ -90,6 +99,9 @@ def commands(bundle: str | None, lab_netns: str | None = None) -> tuple[dict, di
         # the difference of the two rows is what the protections cost a start
         found["moby-dick CLI --rootfs --read-only --privileged"] = found["moby-dick CLI"][:-2] + [
             "--rootfs", os.path.join(bundle, "rootfs"), "--read-only", "--privileged", "/bin/true"]
+        found["moby-dick CLI --rootfs --read-only (limits)"] = found["moby-dick CLI"][:-2] + [
+            "--rootfs", os.path.join(bundle, "rootfs"), "--read-only", "--memory", str(LIMITS["memory"]["limit"]),
+            "--pids-limit", str(LIMITS["pids"]["limit"]), "/bin/true"]
     # --network bridge, inside a network namespace of the benchmark's own (the bridge never exists on the host):
     # the difference of the two rows is what the bridge costs a start (the bridge exists after the warm-up,
     # as moby-dick0 stays like docker0: the steady state)
@@ -102,7 +114,7 @@ def commands(bundle: str | None, lab_netns: str | None = None) -> tuple[dict, di
     oci = os.path.join(os.path.dirname(python), "moby-dick-oci")
     if bundle and os.path.exists(oci):  # create + start + wait + delete, as `runc run` does, on the same bundle
         state = os.path.join(bundle, "oci-state")
-        found["moby-dick-oci run"] = [oci, "--root", state, "run", "--bundle", bundle, f"moby-bench-oci-{os.getpid()}"]
+        found["moby-dick-oci run"] = [oci, "--root", state, "run", "--bundle", bundle, f"moby-bench-oci-{os.getpid()}-{{n}}"]
     wanted = {
         # the same namespaces as moby-dick's default, PID 1 included, with a fresh /proc as moby-dick mounts
         "unshare -uinmpf --mount-proc": ("unshare", ["-uinmpf", "--mount-proc", "/bin/true"]),
@@ -121,20 +133,24 @@ def commands(bundle: str | None, lab_netns: str | None = None) -> tuple[dict, di
             missing[f"{tool} run"] = f"{tool} not installed" if not path else "no busybox for the bundle's rootfs"
             continue
         if tool == "runc":  # places its cgroups at <own cgroup>/<id> and removes them at exit
-            found["runc run"] = [path, "run", "--bundle", bundle, f"moby-bench-runc-{os.getpid()}"]
+            found["runc run"] = [path, "run", "--bundle", bundle, f"moby-bench-runc-{os.getpid()}-{{n}}"]
             found["runc run (limits)"] = [path, "run", "--bundle", os.path.join(bundle, "limited"),
-                                          f"moby-bench-runcl-{os.getpid()}"]
+                                          f"moby-bench-runcl-{os.getpid()}-{{n}}"]
         else:  # crun 1.8 refuses a hybrid cgroup layout: hide the v2 mount in a private mount namespace
             found["crun run"] = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                  f"umount /sys/fs/cgroup/unified 2>/dev/null; exec {path} --cgroup-manager=disabled "
-                                 f"run --bundle {bundle} moby-bench-crun-{os.getpid()}"]
+                                 f"run --bundle {bundle} moby-bench-crun-{os.getpid()}-{{n}}"]
             found["crun run (limits)"] = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                           f"umount /sys/fs/cgroup/unified 2>/dev/null; exec {path} --cgroup-manager=cgroupfs "
-                                          f"run --bundle {bundle}/limited moby-bench-crunl-{os.getpid()}"]
+                                          f"run --bundle {bundle}/limited moby-bench-crunl-{os.getpid()}-{{n}}"]
     return found, missing
 
 
+_STARTS = iter(range(1 << 62))  # {n} in a command: a fresh container name per start
+
+
 def time_command(argv: list[str]) -> float:
+    argv = [arg.replace("{n}", str(next(_STARTS))) for arg in argv]
     started = time.perf_counter()
     pid = os.posix_spawn(argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0]), argv, os.environ,
                          file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
@@ -149,9 +165,9 @@ def time_command(argv: list[str]) -> float:
 API_SPEC = ContainerSpec(("/bin/true",), seed_tmpfs=False)
 
 
-def time_api(spec: ContainerSpec = API_SPEC) -> float:
+def time_api(spec: ContainerSpec = API_SPEC, fork_server: bool | None = None) -> float:
     started = time.perf_counter()
-    result = run(spec)
+    result = start(spec, fork_server=fork_server).wait()
     elapsed = (time.perf_counter() - started) * 1000
     assert result.exit_code == 0
     return elapsed
@@ -194,7 +210,7 @@ def budgets(stats: dict) -> list[str]:
     for ours, without, most, what in EXTRA_BUDGETS:
         if ours in stats and without in stats:
             extra = stats[ours]["median"] - stats[without]["median"]
-            lines.append(f"{what}: <= {most} ms: {'held' if extra <= most else 'MISSED'} (+{extra:.1f} ms)")
+            lines.append(f"{what}: <= {most} ms: {'held' if extra <= most else 'MISSED'} ({extra:+.1f} ms)")
     return lines
 
 
@@ -258,7 +274,7 @@ def throughput_command(argv: list[str], total: int, parallel: int) -> float:
     while launched < total or running:
         while len(running) < parallel and launched < total:
             # each its own container name, where the runtime wants one (runc, crun, moby-dick-oci)
-            args = [arg.replace("{n}", str(launched)) for arg in argv]
+            args = [arg.replace("{n}", str(next(_STARTS))) for arg in argv]
             pid = os.posix_spawn(path, args, os.environ, file_actions=quiet)
             running[os.pidfd_open(pid)] = pid
             launched += 1
@@ -272,11 +288,6 @@ def throughput_command(argv: list[str], total: int, parallel: int) -> float:
 def concurrency(found: dict, total: int, levels=(1, 2, 4, 8)) -> dict:
     """name -> {in flight: containers/s}, for the API and the real runtimes, in the same run."""
     commands = {name: argv for name, argv in found.items() if name in ("runc run", "crun run", "moby-dick CLI")}
-    for name in ("runc run", "crun run"):  # a fresh container name per start
-        if name in commands:
-            commands[name] = [arg if not arg.startswith("moby-bench-") else f"{arg}-{{n}}" for arg in commands[name]]
-            commands[name] = [arg.replace(f"moby-bench-crun-{os.getpid()} ", f"moby-bench-crun-{os.getpid()}-{{n}} ")
-                              for arg in commands[name]]
     result = {"moby_dick API": {}}
     for parallel in levels:
         result["moby_dick API"][str(parallel)] = round(throughput_api(total, parallel), 1)
@@ -380,10 +391,8 @@ def _finish_api_sleepers() -> None:
 
 
 def _spawner(argv: list[str]):
-    counter = iter(range(1_000_000))
-
     def launch() -> int:
-        args = [arg.replace("{n}", str(next(counter))) for arg in argv]
+        args = [arg.replace("{n}", str(next(_STARTS))) for arg in argv]
         path = args[0] if os.path.isabs(args[0]) else shutil.which(args[0])
         return os.posix_spawn(path, args, os.environ, file_actions=[
             (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
@@ -429,10 +438,23 @@ def markdown(result: dict) -> str:
     for row in result["ratios"]:
         lines.append(f"- {row['']}: " + ", ".join(f"{key[2:]} {value}" for key, value in row.items() if key))
     lines += ["", f"Budgets ({BUDGETS}):", ""] + [f"- {line}" for line in result["budgets"]]
-    t = result["throughput"]
-    lines += ["", f"Throughput: {t['containers']} containers through the API, {t['parallel']} at a time: "
-              f"{t['per_second']} containers/s; by batch of 50: {t['per_second_by_batch']} "
-              "(a falling trend would mean network-namespace teardown falls behind).",
+    lines += ["", "API start-to-exit by the caller's size (resident memory), medians in ms "
+              "(benchmarks/caller.py: one process per size):", "",
+              "| caller | API (fork server) | API (fork of the caller) | unshare -uinmpf --mount-proc |", "|---:|---:|---:|---:|"]
+    for point in result["sweep"]:
+        m = point["median"]
+        lines.append(f"| {point['resident_mb']:.0f} MB | {m['API (fork server)']:.2f} | {m['API (fork of the caller)']:.2f} | "
+                     f"{m['unshare -uinmpf --mount-proc']:.2f} |")
+    flight = result["throughput"]
+    levels = sorted({level for rates in flight.values() for level in rates}, key=int)
+    lines += ["", f"Throughput, containers/s of `/bin/true`, by how many are in flight ({result.get('throughput_total', 0)} each):", "",
+              "| runtime | " + " | ".join(levels) + " |", "|---|" + "---:|" * len(levels)]
+    for name, rates in flight.items():
+        lines.append(f"| {name} | " + " | ".join(f"{rates.get(level, 0):.0f}" for level in levels) + " |")
+    lines += ["", "Host memory per running container (PSS of the runtime's own processes, the container's "
+              "`sleep` not counted; 8 running at once), KB: "
+              + ", ".join(f"{name} {kb}" for name, kb in result["memory_kb"].items()) + "."]
+    lines += [
               "", f"Peak memory (max RSS) of the moby-dick CLI process: {result['cli_peak_rss_kb']} KB; "
               f"of `python -c pass`: {result['floor_peak_rss_kb']} KB.",
               "", "The `--rootfs` variants use the busybox rootfs of the runc/crun bundle; moby-dick also mounts "
@@ -484,7 +506,8 @@ def _measure(rounds: int, total: int, out: str, lab_netns: str) -> int:
         bundle = make_bundle(directory)
         found, missing = commands(bundle, lab_netns)
         timers = {name: (lambda argv=argv: time_command(argv)) for name, argv in found.items()}
-        timers["moby_dick API (in-process)"] = time_api
+        timers["moby_dick API (in-process)"] = time_api  # through the fork server, the API's default
+        timers["moby_dick API (fork of the caller)"] = lambda: time_api(API_SPEC, fork_server=False)
         if bundle:
             jailed = ContainerSpec(("/bin/true",), rootfs=os.path.join(bundle, "rootfs"), read_only=True)
             overlay = ContainerSpec(("/bin/true",), rootfs=os.path.join(bundle, "rootfs"))
@@ -506,11 +529,21 @@ def _measure(rounds: int, total: int, out: str, lab_netns: str) -> int:
             for name in names:
                 samples[name].append(timers[name]())
         stats = {name: summarize(values) for name, values in samples.items()}
+        flight = concurrency(found, total)
+        sweep = caller_sweep(max(10, rounds // 2))
+        launchers = {"moby_dick API (fork server)": _launch_api_sleeper,
+                     "moby-dick CLI": _spawner(found["moby-dick CLI"][:-1] + ["sleep", "30"])}
+        runc = shutil.which("runc")
+        if runc and bundle:
+            launchers["runc run"] = _spawner([runc, "run", "--bundle", os.path.join(bundle, "sleeper"),
+                                              f"moby-bench-mem-{os.getpid()}-{{n}}"])
+        memory = memory_per_container(launchers)
         result = {"machine": machine(), "rounds": rounds, "stats": stats, "missing": missing,
-                  "ratios": ratios(stats), "budgets": budgets(stats), "throughput": throughput(total),
+                  "ratios": ratios(stats), "budgets": budgets(stats) + sweep_budgets(sweep, flight, memory),
+                  "throughput": flight, "sweep": sweep, "memory_kb": memory,
                   "cli_peak_rss_kb": peak_memory_kb(found["moby-dick CLI"]),
                   "floor_peak_rss_kb": peak_memory_kb(found["python -c pass (interpreter floor)"]),
-                  "samples": samples}
+                  "throughput_total": total, "samples": samples}
     with open(os.path.join(out, "results.json"), "w") as file:
         json.dump(result, file, indent=1)
     report = markdown(result)

@@ -470,7 +470,11 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     if cgroup is not None:
         from .cgroups import PlaceInCgroup
 
-        the_plan = the_plan.replace(runtime=(PlaceInCgroup(cgroup),))
+        from .plan import await_go_where_needed
+
+        # the exec'd process waits for its placement, as PID 1 does
+        the_plan = the_plan.replace(runtime=(PlaceInCgroup(cgroup),),
+                                    init=tuple(await_go_where_needed(list(the_plan.init), True, False)))
     from .finalize import CheckExecutable
     init = list(the_plan.init)
     init.insert(len(init) - 1, CheckExecutable(process.args, process.env, process.cwd))

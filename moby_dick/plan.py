@@ -56,6 +56,11 @@ class Plan(Record):
             phases[phase] = tuple(step for step in changed if step is not None)
         return self.replace(**phases)
 
+    @property
+    def awaits_go(self) -> bool:
+        """PID 1 waits for the runtime's "go" (see :func:`await_go_where_needed`)."""
+        return any(isinstance(step, AwaitGo) for step in self.init)
+
     def steps(self) -> tuple:
         return sum((getattr(self, phase) for phase in PHASES), ()) + self.on_map_ids
 
@@ -129,9 +134,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         child.append(UnshareNamespaces(kinds))
         forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
         child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
-    init: list = [AwaitGo()]
-    if config.unshares("cgroup"):
-        init.append(UnshareNamespaces(("cgroup",)))
+    init: list = []
     if config.propagation != "unchanged" and config.namespace("mnt") is not None:
         # never shared at first: the container's mounts would reach the host (see mounts.py)
         init.append(MakeRootPrivate("slave" if config.propagation == "slave" else "private"))
@@ -151,9 +154,26 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
 
         init.append(CheckExecutable(config.process.args, config.process.env, config.process.cwd))
     init.append(ReportReady())
+    init = await_go_where_needed(init, bool(runtime), config.unshares("cgroup"))
     final = _final_steps(config, gate_fd, preserve_fds)
     return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), final, cgroup, config, detached,
                 preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids, config.network)
+
+
+# The first init steps that need the runtime's phase done: its own cgroup namespace and cgroupfs (PID 1
+# must be in its cgroup first), the hooks (they look at the container's cgroup), sysctls (eth0 must
+# exist), and "ready" (nothing of the container's own runs before it is counted and connected).
+_NEED_GO = ("MountCgroupFs", "RuntimeHooks", "ContainerHooks", "SetSysctls", "ReportReady")
+
+
+def await_go_where_needed(init: list, runtime: bool, cgroup_namespace: bool) -> list:
+    """Await "go" as late as is safe, so PID 1's own setup (mounts, /dev, the root) runs while the
+    runtime places it in its cgroup (on cgroup v1 each cgroup.procs write waits for an RCU grace period,
+    milliseconds) and connects its network; not at all when the runtime has nothing to do. Its own
+    cgroup namespace comes right after "go", so that its cgroup is the namespace's root."""
+    at = next(index for index, step in enumerate(init) if type(step).__name__ in _NEED_GO)
+    after_go = [UnshareNamespaces(("cgroup",))] if cgroup_namespace else []
+    return init[:at] + ([AwaitGo()] if runtime else []) + after_go + init[at:]
 
 
 def _root_steps(config: Config, cgroup) -> list:

@@ -409,7 +409,8 @@ def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: 
                 handlers["pid1"](container.pid)
             for step in the_plan.runtime:
                 step.apply(kernel, container.pid)
-            channel.send("go")
+            if the_plan.awaits_go:  # only when the runtime had something to do (plan.await_go_where_needed)
+                channel.send("go")
         elif kind == "map-ids":
             for step in the_plan.on_map_ids:
                 step.apply(kernel, container._child)

@@ -21,7 +21,12 @@ def apply(spec, kernel, layout=None):
     """Run the child and init phases against the fake kernel, the runtime's side played by a memory channel."""
     the_plan = plan(spec, layout)
     runtime, container = MemoryChannel.pair()
-    runtime.send("go")  # as the runtime answers "pid1"
+    if the_plan.awaits_go:
+        runtime.send("go")  # as the runtime answers "pid1"
+    for step in the_plan.host:  # the runtime's own fork, when it makes PID 1 (the fake's fork returns 0)
+        if getattr(step, "forks", False):
+            _, parent_alive = step.fork(kernel)
+            assert parent_alive()  # the fake's pipe always has its writer
     run_steps(the_plan.child + the_plan.init, kernel, container)
     kernel.calls = [call for call in kernel.calls if call[0] not in NOT_CHECKED]
     kernel.messages = [kind for kind, _, _ in runtime.inbox]
@@ -30,25 +35,35 @@ def apply(spec, kernel, layout=None):
 
 def test_default_plan_is_the_seed_fixed():
     kernel = apply(ContainerSpec(("sh",)), RecordingKernel())
-    assert kernel.names() == ["unshare", "fork", "mount", "sethostname", "mount", "mount"]
-    flags = kernel.calls[0][1]
-    for flag in (syscalls.CLONE_NEWNS, syscalls.CLONE_NEWUTS, syscalls.CLONE_NEWIPC, syscalls.CLONE_NEWNET,
-                 syscalls.CLONE_NEWPID):
+    assert kernel.names() == ["unshare", "fork", "unshare", "mount", "sethostname", "mount", "mount"]
+    # one fork: the runtime unshares the PID namespace for its next child, which is PID 1 itself
+    assert kernel.calls[0] == ("unshare", syscalls.CLONE_NEWPID)
+    flags = kernel.calls[2][1]
+    for flag in (syscalls.CLONE_NEWNS, syscalls.CLONE_NEWUTS, syscalls.CLONE_NEWIPC, syscalls.CLONE_NEWNET):
         assert flags & flag
     # / becomes recursively private before anything is mounted: the seed's missing step
-    assert kernel.calls[2] == ("mount", None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
-    assert kernel.calls[3] == ("sethostname", "containerhostname")
-    assert kernel.calls[4][1:4] == ("proc", "/proc", "proc")  # by PID 1, after the fork
-    assert kernel.calls[5][1:4] == ("moby-dick", "/mytmp", "tmpfs")
-    assert kernel.messages == ["ready"]  # "pid1" is sent by the waiter, which the fake fork never becomes
+    assert kernel.calls[3] == ("mount", None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
+    assert kernel.calls[4] == ("sethostname", "containerhostname")
+    assert kernel.calls[5][1:4] == ("proc", "/proc", "proc")  # by PID 1, after the fork
+    assert kernel.calls[6][1:4] == ("moby-dick", "/mytmp", "tmpfs")
+    assert kernel.messages == ["pid1", "ready"]  # no cgroup, no network: nothing to await "go" for
+
+
+def unshared(kernel) -> int:
+    """Every namespace flag the recorded unshare calls asked for."""
+    flags = 0
+    for call in kernel.calls:
+        if call[0] == "unshare":
+            flags |= call[1]
+    return flags
 
 
 @pytest.mark.parametrize("kind, flag", [("uts", syscalls.CLONE_NEWUTS), ("ipc", syscalls.CLONE_NEWIPC),
                                         ("net", syscalls.CLONE_NEWNET), ("pid", syscalls.CLONE_NEWPID)])
 def test_sharing_a_namespace_drops_its_flag(kind, flag):
     kernel = apply(ContainerSpec(("sh",), share={kind}), RecordingKernel())
-    assert not kernel.calls[0][1] & flag
-    assert kernel.calls[0][1] & syscalls.CLONE_NEWNS
+    assert not unshared(kernel) & flag
+    assert unshared(kernel) & syscalls.CLONE_NEWNS
 
 
 def test_shared_uts_never_sets_the_hostname():
@@ -64,12 +79,12 @@ def test_shared_pid_namespace_neither_forks_nor_mounts_proc():
 def test_unchanged_propagation_reproduces_the_seed():
     # and does not mount /proc, which would propagate to a shared host /
     kernel = apply(ContainerSpec(("sh",), propagation="unchanged"), RecordingKernel())
-    assert kernel.names() == ["unshare", "fork", "sethostname", "mount"]
+    assert kernel.names() == ["unshare", "fork", "unshare", "sethostname", "mount"]
 
 
 def test_slave_propagation():
     kernel = apply(ContainerSpec(("sh",), propagation="slave"), RecordingKernel())
-    assert kernel.calls[2][4] == syscalls.MS_REC | syscalls.MS_SLAVE
+    assert kernel.calls[3][4] == syscalls.MS_REC | syscalls.MS_SLAVE
 
 
 def test_tmpfs_paths_in_order_without_duplicates():
@@ -81,14 +96,14 @@ def test_tmpfs_paths_in_order_without_duplicates():
 
 def test_no_seed_tmpfs():
     kernel = apply(ContainerSpec(("sh",), seed_tmpfs=False), RecordingKernel())
-    assert kernel.names() == ["unshare", "fork", "mount", "sethostname", "mount"]
+    assert kernel.names() == ["unshare", "fork", "unshare", "mount", "sethostname", "mount"]
 
 
 def test_a_failing_syscall_stops_the_plan_and_names_itself():
     kernel = RecordingKernel(fail={"mount": errno.EPERM})
     with pytest.raises(SyscallError) as caught:
         apply(ContainerSpec(("sh",)), kernel)
-    assert [name for name in kernel.names() if name not in NOT_CHECKED] == ["unshare", "fork", "mount"]  # nothing after
+    assert [name for name in kernel.names() if name not in NOT_CHECKED] == ["unshare", "fork", "unshare", "mount"]  # nothing after
     assert str(caught.value) == 'mount "/": Operation not permitted'
     assert caught.value.errno == errno.EPERM
 
@@ -97,7 +112,8 @@ def test_describe_reads_like_syscalls_in_every_phase():
     text = describe(plan(ContainerSpec(("sh",))))
     lines = text.splitlines()
     assert lines[0].startswith("host") and 'mkdir("/mytmp")' in lines[1]
-    assert "  2. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID)" in lines
+    assert lines[2].startswith("  2. unshare(CLONE_NEWPID) for the next child; fork() -> PID 1")
+    assert "  3. unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)" in lines
     assert 'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)' in text
     assert lines[-1].endswith("execvp('sh')") and "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)" in text
     titles = [line.split(" ")[0] for line in lines if not line.startswith(" ")]
@@ -127,8 +143,12 @@ def test_pid_one_gets_its_cgroup_from_the_runtime_then_a_jail_gets_its_own_cgrou
     layout = Layout("v1", {"memory": (str(tmp_path / "memory"), "/")}, frozenset(("memory",)))
     kernel = apply(ContainerSpec(("sh",), rootfs="/srv/rootfs", accounting=True), RecordingKernel(), layout)
     names = kernel.names()
-    assert names[:3] == ["unshare", "fork", "unshare"]  # after "go": its own cgroup namespace
-    assert kernel.calls[2][1] == syscalls.CLONE_NEWCGROUP and not kernel.calls[0][1] & syscalls.CLONE_NEWCGROUP
+    assert names[:3] == ["unshare", "fork", "unshare"] and kernel.messages == ["pid1", "ready"]
+    cgroup_ns = names.index("unshare", 3)  # after "go" (its own cgroup namespace), before the cgroupfs
+    assert kernel.calls[cgroup_ns][1] == syscalls.CLONE_NEWCGROUP
+    assert not (kernel.calls[0][1] | kernel.calls[2][1]) & syscalls.CLONE_NEWCGROUP
+    first_cgroupfs = next(i for i, call in enumerate(kernel.calls) if call[0] == "mount" and call[3] == "cgroup")
+    assert names.index("mount") < cgroup_ns < first_cgroupfs  # the root's mounts ran while the runtime placed PID 1
     assert "write_file" not in names  # PID 1 does not join by itself: the runtime placed it
     mounts = [call for call in kernel.calls if call[0] == "mount" and call[3] == "cgroup"]
     assert [call[5] for call in mounts] == ["memory"]
