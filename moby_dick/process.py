@@ -1,21 +1,24 @@
 """The container's processes, and how they talk to moby-dick: the child protocol on the one channel.
 
-  moby-dick (runtime)                    [1] child (comm "moby-dick:child")        [2] PID 1 ("moby-dick:pid1")
-    |-- socketpair(SEQPACKET), fork --------->|
-    |                                         | prctl(PR_SET_PDEATHSIG, SIGKILL); still our child?
-    |                                         | stdio; reset signal mask and dispositions
-    |                                         | child phase: unshare(... CLONE_NEWPID)
-    |                                         | fork ------------------------------------->|
-    |<------------------ pid1 N --------------|  (the waiter: then waits for PID 1,       | PDEATHSIG again; the
-    | runtime phase: N -> cgroup.procs        |   exits alike; comm "moby-dick:wait")     | waiter still alive?
-    |------------------- go ------------------------------------------------------------>| init phase: mounts,
-    |                                                                                      | hostname, pivot_root
-    |<------------------ ready uts=DEV:INO ... --------------------------------------------|
-    |                                                                                      | final phase: fds
-    |                                                                                      | close-on-exec, chdir,
-    |<------------------ EOF (the channel is close-on-exec) -------------------------------| identity, execve
-    |   or  "error <fields>": a step or exec failed; _exit(125/126/127)
-    |   or  "value <pickle>": a Python function ran instead of a program (demos, tests)
+Without a user namespace (one fork per container, see pid.ForkChildIntoPidNamespace):
+
+  moby-dick (runtime)                                  [1] PID 1 ("moby-dick:child", the container's first)
+    |-- socketpair; unshare(CLONE_NEWPID); fork ------->|
+    |   setns(own PID namespace): its next children      | prctl(PR_SET_PDEATHSIG, SIGKILL); runtime alive?
+    |   are its own again                                | stdio; reset signal mask and dispositions
+    |                                                    | child phase: unshare(the other namespaces)
+    |<------------------ pid1 ---------------------------|
+    | runtime phase: PID 1 -> cgroup.procs, eth0 ...     | init phase: mounts, hostname, the root (meanwhile)
+    |------------------- go (if the runtime had work) -->| cgroup namespace, cgroupfs, hooks, pivot_root
+    |<------------------ ready uts=DEV:INO ... ----------|
+    |                                                    | final phase: fds close-on-exec, chdir, identity, execve
+    |<------------------ EOF (the channel is close-on-exec)
+
+With a user namespace (or ``create``, whose PID 1 outlives the runtime), the PID namespace must be the
+child's: [1] unshares it with the others and forks [2], PID 1 ("moby-dick:pid1"); [1] stays outside as
+the waiter ("moby-dick:wait"), sends "pid1 N" (PID 1's host pid), waits for it and exits alike.
+Either way: "error <fields>" when a step or exec failed (_exit 125/126/127), "value <pickle>" when a
+Python function ran instead of a program (demos, tests).
 
 The runtime reads the channel until EOF, so when :func:`moby_dick.runner.start` returns, the command
 is running (or start raised the child's error). Every message is a step of the plan

@@ -407,10 +407,15 @@ def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: 
             container.pid = int(payload) if payload else container._child
             if "pid1" in handlers:
                 handlers["pid1"](container.pid)
-            for step in the_plan.runtime:
-                step.apply(kernel, container.pid)
-            if the_plan.awaits_go:  # only when the runtime had something to do (plan.await_go_where_needed)
-                channel.send("go")
+            try:
+                for step in the_plan.runtime:
+                    step.apply(kernel, container.pid)
+                if the_plan.awaits_go:  # only when the runtime had something to do (plan.await_go_where_needed)
+                    channel.send("go")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # PID 1 failed in a step before "go" and exited: its "error" is read next
+            except BaseException as failure:  # (ESRCH, say) because PID 1 failed meanwhile: its error is the cause
+                raise _reported_error(channel) or failure
         elif kind == "map-ids":
             for step in the_plan.on_map_ids:
                 step.apply(kernel, container._child)
@@ -435,6 +440,17 @@ def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: 
     if not ready:
         _, container._status = kernel.waitpid(container._child, 0)
         raise MobyError(f"container setup failed: the child exited with status {container._status}")
+
+
+def _reported_error(channel) -> MobyError | None:
+    """The error PID 1 already sent, if one is waiting on the channel (it runs its steps meanwhile)."""
+    import select
+
+    if select.select([channel.fileno()], [], [], 0)[0]:
+        kind, payload, _ = channel.receive()
+        if kind == "error":
+            return decode_error(payload)
+    return None
 
 
 def run(spec: ContainerSpec | list | tuple, *, capture: bool = False, timeout: float | None = None,
