@@ -41,7 +41,7 @@ import sys
 import threading
 
 from .channel import Channel, ProtocolError
-from .runner import Container, _run_in_order
+from .runner import Container, _run_in_order, open_capture
 
 _SERVER = None  # this process's ForkServer, once started
 _LOCK = threading.Lock()
@@ -105,14 +105,7 @@ def start_remote(spec, the_plan, *, capture: bool, stdin: int | None, cleanup: l
     conn = theirs = None
     try:
         if capture:
-            if stdin is None:
-                stdio[0] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-                opened.append(stdio[0])
-            for target in (1, 2):
-                read_end, write_end = os.pipe2(os.O_CLOEXEC)
-                readers.append(read_end)
-                stdio[target] = write_end
-                opened.append(write_end)
+            open_capture(stdio, opened, readers, stdin_given=stdin is not None)
         conn, theirs = Channel.pair()
         payload = pickle.dumps((spec, the_plan))
         fork_server = server()

@@ -327,14 +327,7 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
         _run_host_phase(the_plan, host)
         stdio = list(stdio)
         if capture:
-            if stdio[0] is None:
-                stdio[0] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-                opened.append(stdio[0])
-            for target in (1, 2):
-                read_end, write_end = os.pipe2(os.O_CLOEXEC)
-                parent_fds.append(read_end)
-                stdio[target] = write_end
-                opened.append(write_end)
+            open_capture(stdio, opened, parent_fds, stdin_given=stdio[0] is not None)
         ours, theirs = Channel.pair()
         parent_pid = os.getpid()
         fork_step = next((step for step in the_plan.host if getattr(step, "forks", False)), None)
@@ -372,6 +365,20 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
         if holding is not None:
             os.close(holding)
     return container
+
+
+def open_capture(stdio: list, opened: list, readers: list, stdin_given: bool) -> None:
+    """For a captured run: /dev/null as stdin unless one was given, a pipe for stdout and one for stderr.
+    ``stdio`` gets the container's ends, ``opened`` every descriptor to close once the container has
+    them, ``readers`` the read ends."""
+    if not stdin_given:
+        stdio[0] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        opened.append(stdio[0])
+    for target in (1, 2):
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        readers.append(read_end)
+        stdio[target] = write_end
+        opened.append(write_end)
 
 
 def _keep_terminal(container: Container, fds) -> None:
