@@ -27,7 +27,6 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from moby_dick import ContainerSpec, start  # noqa: E402
-from moby_dick.runner import run  # noqa: E402
 
 CONFIG = {  # an OCI bundle equivalent to moby-dick's default: uts, ipc, network, mount, pid; /bin/true
     "ociVersion": "1.0.2",

@@ -105,6 +105,12 @@ class Channel:
         self.send(kind, payload)
         return self.expect(wanted)
 
+    def readable(self, timeout: float = 0) -> bool:
+        """A message (or EOF) is waiting, within ``timeout`` seconds (``select(2)``)."""
+        import select
+
+        return bool(select.select([self.fileno()], [], [], timeout)[0])
+
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()

@@ -90,8 +90,8 @@ def server() -> ForkServer:
 
 def running() -> int | None:
     """The pid of this process's fork server, if it has one."""
-    server = _SERVER
-    return server.pid if server is not None and server.owner == os.getpid() and server.channel else None
+    current = _SERVER
+    return current.pid if current is not None and current.owner == os.getpid() and current.channel else None
 
 
 def start_remote(spec, the_plan, *, capture: bool, stdin: int | None, cleanup: list) -> RemoteContainer:
@@ -158,12 +158,12 @@ class RemoteContainer(Container):
                 pass
 
     def poll(self) -> int | None:
-        if self._status is None and self._conn is not None and _readable(self._conn, 0):
+        if self._status is None and self._conn is not None and self._conn.readable():
             self._take_exit()
         return self._status
 
     def _reap(self, timeout: float | None) -> int:
-        if timeout is not None and not _readable(self._conn, timeout):
+        if timeout is not None and not self._conn.readable(timeout):
             self.kill(9)
         self._take_exit()
         return self._status
@@ -191,12 +191,6 @@ class RemoteContainer(Container):
                 os.close(fd)
         self._stdout = self._stderr = self.terminal = None
         _run_in_order(self._cleanup)
-
-
-def _readable(channel: Channel, timeout: float) -> bool:
-    import select
-
-    return bool(select.select([channel.fileno()], [], [], timeout)[0])
 
 
 # --- the server's side --------------------------------------------------------------------------------
@@ -262,9 +256,8 @@ def serve(fd: int) -> None:
                     finish(pidfd, tell=True)
                     continue
                 kind, payload, _ = conn.receive()
-                if kind == "kill":
-                    if container.poll() is None:
-                        container.kill(int(payload))
+                if kind == "kill":  # not yet reaped (finish() reaps), so the pid is still PID 1's
+                    container.kill(int(payload))
                 else:  # EOF: the caller closed the container, or died
                     finish(pidfd, tell=False)
 

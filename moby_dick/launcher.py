@@ -48,12 +48,13 @@ def install(bindir: str) -> list[str]:
     interpreter = os.path.join(bindir, os.path.basename(sys.executable))
     if not os.path.exists(interpreter):
         interpreter = sys.executable
+    paths = search_paths()
     written = []
     for name, module in ENTRY_POINTS.items():
         path = os.path.join(bindir, name)
         temporary = f"{path}.new"
         with open(temporary, "w") as file:
-            file.write(script(module, interpreter, search_paths()))
+            file.write(script(module, interpreter, paths))
         os.chmod(temporary, 0o755)
         os.replace(temporary, path)  # atomic: a start running now reads the old one or the new one
         written.append(path)

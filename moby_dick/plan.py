@@ -57,6 +57,11 @@ class Plan(Record):
         return self.replace(**phases)
 
     @property
+    def fork_step(self):
+        """The host step the runtime's fork applies (pid.ForkChildIntoPidNamespace), or None: a plain fork."""
+        return next((step for step in self.host if getattr(step, "forks", False)), None)
+
+    @property
     def awaits_go(self) -> bool:
         """PID 1 waits for the runtime's "go" (see :func:`await_go_where_needed`)."""
         return any(isinstance(step, AwaitGo) for step in self.init)

@@ -240,7 +240,7 @@ def _run_host_phase(the_plan, host: Host) -> None:
     The guard is forked *before* anything is made, so that no moment exists in which moby-dick could
     die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
     the mount points, and on moby-dick's death removes them, or whatever of them exists."""
-    steps = [step for step in the_plan.host if not getattr(step, "forks", False)]  # the fork: at the fork
+    steps = [step for step in the_plan.host if step is not the_plan.fork_step]  # that one: at the fork
     if not steps and the_plan.network is None:
         return
     actions = [the_plan.cgroup.remove] if the_plan.cgroup is not None else []
@@ -330,7 +330,7 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
             open_capture(stdio, opened, parent_fds, stdin_given=stdio[0] is not None)
         ours, theirs = Channel.pair()
         parent_pid = os.getpid()
-        fork_step = next((step for step in the_plan.host if getattr(step, "forks", False)), None)
+        fork_step = the_plan.fork_step
         if fork_step is not None:  # the child is PID 1 itself; alive: a pipe's end while PID 1 checks on us
             pid, alive = fork_step.fork(kernel)
             if pid != 0:
@@ -451,9 +451,7 @@ def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: 
 
 def _reported_error(channel) -> MobyError | None:
     """The error PID 1 already sent, if one is waiting on the channel (it runs its steps meanwhile)."""
-    import select
-
-    if select.select([channel.fileno()], [], [], 0)[0]:
+    if channel.readable():
         kind, payload, _ = channel.receive()
         if kind == "error":
             return decode_error(payload)

@@ -32,7 +32,7 @@ def test_the_api_forks_from_the_server_and_the_control_forks_from_the_caller():
         server = forkserver.running()
         assert server is not None and parent_of(served.pid) == server != os.getpid()
         with open(f"/proc/{server}/comm") as comm:
-            assert comm.read().strip() == "moby-dick:serve"[:15]
+            assert comm.read().strip() == "moby-dick:server"[:15]  # comm keeps 15 bytes
     with start(ContainerSpec(("sleep", "30"), seed_tmpfs=False), fork_server=False) as forked:
         assert parent_of(forked.pid) == os.getpid()  # the control: forked by the caller itself
 

@@ -205,8 +205,11 @@ def test_an_interrupted_start_through_the_fork_server_leaves_nothing(monkeypatch
     with pytest.raises(KeyboardInterrupt):
         forkserver.start_remote(*_planned(runner.ContainerSpec(("sleep", "30"), tmpfs=(target,))),
                                 capture=False, stdin=None, cleanup=[])
-    assert seen and _gone_soon(seen[0])  # PID 1 killed and reaped by the server
-    assert _gone_soon_path(target)
+    from moby_dick.procstat import gone
+
+    assert seen
+    wait_for(lambda: gone(seen[0]), "PID 1 killed and reaped by the server")
+    wait_for(lambda: not os.path.exists(target), "the run's mount point removed")
 
 
 def _planned(spec):
@@ -214,19 +217,3 @@ def _planned(spec):
     from moby_dick.plan import plan
 
     return spec, plan(from_spec(spec, os.environ))
-
-
-def _gone_soon(pid: int) -> bool:
-    from moby_dick.procstat import gone
-
-    deadline = time.monotonic() + 5
-    while not gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return gone(pid)
-
-
-def _gone_soon_path(path: str) -> bool:
-    deadline = time.monotonic() + 5
-    while os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return not os.path.exists(path)
