@@ -67,9 +67,8 @@ class DropBoundingSet(Record):
 
     def apply(self, kernel) -> None:
         keep = bits(self.keep)
-        for number in range(len(NAMES)):
-            if not keep & (1 << number) and kernel.capability_in_bounding_set(number):
-                kernel.prctl(PR_CAPBSET_DROP, number)
+        # dropping a bit already dropped is a no-op: no need to read the set first
+        kernel.drop_bounding_set([number for number in range(len(NAMES)) if not keep & (1 << number)])
 
     def __str__(self) -> str:
         return f"prctl(PR_CAPBSET_DROP, ...) for every capability but {len(self.keep)}: " + ", ".join(self.keep)

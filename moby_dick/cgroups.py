@@ -1,8 +1,9 @@
 """Resource limits with cgroups, v1 and v2, and what the container used.
 
 Syscalls: none of its own: cgroups are a file system. ``mkdir(2)`` makes a cgroup, ``write(2)`` to its
-files sets limits (``memory.max`` / ``memory.limit_in_bytes`` ...), writing ``0`` to ``cgroup.procs``
-moves the writer in (every child it forks stays there), reading the files reports usage, ``rmdir(2)``
+files sets limits (``memory.max`` / ``memory.limit_in_bytes`` ...), writing a pid to ``cgroup.procs``
+moves that process in, writing ``0`` to a v1 ``tasks`` moves the writing thread (every child it forks
+stays there), reading the files reports usage, ``rmdir(2)``
 removes an empty cgroup. Read cgroups(7), the kernel's Documentation/admin-guide/cgroup-v2.rst and
 cgroup-v1/{memory,pids,cpuacct}.rst, and sched-bwc.rst for CPU quotas.
 
@@ -194,8 +195,8 @@ def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
 class Cgroup:
     """The container's cgroup: one directory per hierarchy it needs (v1), or one (v2).
 
-    Created by the parent before the fork; the child joins it (:class:`JoinCgroup`); after the
-    container exits, :meth:`remove` kills what is left and removes the directories.
+    Created by the parent before the fork; PID 1 joins it (:class:`JoinCgroup`, v1) or the runtime
+    places PID 1 in it (:class:`PlaceInCgroup`, v2 or a user namespace); after the container exits, :meth:`remove` kills what is left and removes the directories.
     """
 
     def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None,
@@ -332,6 +333,10 @@ class Cgroup:
     def procs_files(self) -> tuple[str, ...]:
         return tuple(os.path.join(directory, "cgroup.procs") for directory in self.dirs.values())
 
+    def tasks_files(self) -> tuple[str, ...]:
+        """v1: each hierarchy's ``tasks`` (one per directory: cpu,cpuacct may share one)."""
+        return tuple(os.path.join(directory, "tasks") for directory in dict.fromkeys(self.dirs.values()))
+
     def pids(self) -> set[int]:
         found = set()
         for path in self.procs_files():
@@ -459,6 +464,29 @@ class PlaceInCgroup(Record):
 
     def __str__(self) -> str:
         return "write N to " + ", ".join(self.cgroup.procs_files())
+
+
+class JoinCgroup(Record):
+    """Init step, PID 1's first (cgroup v1, no user namespace): PID 1 moves itself, writing ``0`` to
+    each hierarchy's ``tasks``, before anything of the container's runs.
+
+    Why not the runtime writing N to ``cgroup.procs``: moving a whole thread group write-locks the
+    kernel's global ``cgroup_threadgroup_rwsem``, a per-cpu rwsem whose writer must first wait out an
+    RCU grace period when it was idle (5-20 ms on this VM; ``benchmarks/cgroup_write.py`` measures it).
+    A thread moving *itself* needs no such lock: it cannot exit or exec under the kernel's hands
+    (``cgroup_procs_write_start`` in kernel/cgroup/cgroup.c). PID 1 was just forked, so it has one
+    thread, which is the whole process. cgroup v2 has no ``tasks`` (its ``cgroup.threads`` moves a
+    thread only inside a threaded subtree), so there the runtime places PID 1 (:class:`PlaceInCgroup`);
+    and with a user namespace PID 1 may not write the host's cgroup files."""
+
+    __slots__ = ("cgroup",)
+
+    def apply(self, kernel) -> None:
+        for path in self.cgroup.tasks_files():
+            kernel.write_file(path, "0")
+
+    def __str__(self) -> str:
+        return "write 0 (itself, one thread) to " + ", ".join(self.cgroup.tasks_files())
 
 
 def cgroupfs_mounts(layout: Layout, joined=None) -> tuple:

@@ -10,6 +10,8 @@ runtime-spec's ``maskedPaths``/``readonlyPaths``/``sysctl`` (config-linux.md).
 from __future__ import annotations
 
 from .errors import SyscallError
+
+ENOENT = 2
 from .mounts import InRoot, mount_on
 from .records import Record
 from .syscalls import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
@@ -23,15 +25,19 @@ class MaskPaths(Record):
 
     def apply(self, kernel) -> None:
         for path in self.paths:
-            try:
-                is_dir = kernel.is_directory_in_root("/", path)
-            except FileNotFoundError:
+            fd = _open_if_present(kernel, path)
+            if fd is None:
                 continue
-            if is_dir:
-                mount_on(kernel, InRoot("/", path), "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         "size=0,mode=0000")
-            else:
-                mount_on(kernel, InRoot("/", path), "/dev/null", None, MS_BIND, None, make="file")
+            try:  # one lookup: the mount goes onto the very file or directory that was looked at
+                if kernel.is_directory_fd(fd):
+                    kernel.mount("tmpfs", f"/proc/self/fd/{fd}", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                 "size=0,mode=0000")
+                else:
+                    kernel.mount("/dev/null", f"/proc/self/fd/{fd}", None, MS_BIND, None)
+            except OSError as error:
+                raise SyscallError("mount", error.errno, path) from None
+            finally:
+                kernel.close(fd)
 
     def __str__(self) -> str:
         return "mask " + ", ".join(self.paths) + " (/dev/null over files, an empty ro tmpfs over directories)"
@@ -44,16 +50,32 @@ class ReadOnlyPaths(Record):
 
     def apply(self, kernel) -> None:
         for path in self.paths:
-            try:
-                kernel.is_directory_in_root("/", path)
-            except FileNotFoundError:
+            fd = _open_if_present(kernel, path)
+            if fd is None:
                 continue
-            mount_on(kernel, InRoot("/", path), path, None, MS_BIND | MS_REC, None)
+            try:
+                kernel.mount(path, f"/proc/self/fd/{fd}", None, MS_BIND | MS_REC, None)
+            except OSError as error:
+                raise SyscallError("mount", error.errno, path) from None
+            finally:
+                kernel.close(fd)
+            # the remount looks the path up again: the descriptor still names what lies under the bind
             mount_on(kernel, InRoot("/", path), None, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
                      | MS_NODEV | MS_NOEXEC, None)
 
     def __str__(self) -> str:
         return "read-only " + ", ".join(self.paths) + " (bind onto itself, remount MS_RDONLY)"
+
+
+def _open_if_present(kernel, path: str) -> int | None:
+    """An O_PATH descriptor of ``path`` resolved inside the container's root (after pivot_root, ``/``),
+    or None when it does not exist: nothing to hide."""
+    try:
+        return kernel.open_in_root("/", path)
+    except SyscallError as error:
+        if error.errno == ENOENT:
+            return None
+        raise
 
 
 class SetSysctls(Record):

@@ -12,9 +12,11 @@ intermediate, init):
   host     moby-dick, before the fork: the cgroup (named now, created here), mount-point directories
   child    the first child: unshare every namespace at once; fork PID 1 (unsharing the PID namespace
            only places the *next child* in it); the waiter left outside sends "pid1 N"
-  runtime  moby-dick, on "pid1 N": write N to the cgroup's cgroup.procs (before any of the container's
-           code runs, and before a user namespace could take the right to), then send "go"
-  init     PID 1: await "go"; its own cgroup namespace (after joining, so its cgroup is its root); make
+  runtime  moby-dick, on "pid1 N": on cgroup v2 or with a user namespace, write N to the cgroup's
+           cgroup.procs (before any of the container's code runs, and before a user namespace could take
+           the right to); connect eth0; then send "go" (only if it had work)
+  init     PID 1: on cgroup v1 (no user namespace) join its cgroup itself, first; its mounts meanwhile;
+           await "go" as late as is safe; its own cgroup namespace (after joining, so its cgroup is its root); make
            ``/`` private *before* mounting anything (or the mounts propagate to the host); the hostname
            (only in a new UTS namespace); the new root and every mount of the list, each path resolved
            inside the root; ``pivot_root``; send "ready <namespace ids>"
@@ -79,10 +81,10 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         from .config import from_spec
 
         config = from_spec(config)
-    cgroup = None
+    cgroup = joins_cgroup = None
     host, runtime = [], []
     if config.cgroup:
-        from .cgroups import Cgroup, CreateCgroup, Limits, PlaceInCgroup
+        from .cgroups import Cgroup, CreateCgroup, JoinCgroup, Limits, PlaceInCgroup
 
         if layout is None:
             from .cgroups import detect
@@ -105,7 +107,10 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
             from .oci import device_rules
 
             host.append(AttachDeviceFilter(cgroup, tuple(device_rules(config.resources["devices"], config.devices))))
-        runtime.append(PlaceInCgroup(cgroup))
+        if _joins_itself(config, layout):
+            joins_cgroup = JoinCgroup(cgroup)
+        else:
+            runtime.append(PlaceInCgroup(cgroup))
     if config.network is not None:  # after the cgroup: PID 1 is counted before anything else is made for it
         from .network import ConnectToBridge
 
@@ -139,7 +144,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         child.append(UnshareNamespaces(kinds))
         forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
         child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
-    init: list = []
+    init: list = [joins_cgroup] if joins_cgroup is not None else []
     if config.propagation != "unchanged" and config.namespace("mnt") is not None:
         # never shared at first: the container's mounts would reach the host (see mounts.py)
         init.append(MakeRootPrivate("slave" if config.propagation == "slave" else "private"))
@@ -165,6 +170,14 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
                 preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids, config.network)
 
 
+def _joins_itself(config: Config, layout) -> bool:
+    """PID 1 moves itself into its v1 cgroup (``tasks``, no RCU wait: see cgroups.JoinCgroup) when it
+    can: not on v2, not in a user namespace (the host's cgroup files are not its to write), not in a
+    joined mount namespace (the host's /sys/fs/cgroup is not there to write to)."""
+    return (layout.version != "v2" and config.namespace("user") is None
+            and not any(n.kind == "mnt" and n.path is not None for n in config.namespaces))
+
+
 # The first init steps that need the runtime's phase done: its own cgroup namespace and cgroupfs (PID 1
 # must be in its cgroup first), the hooks (they look at the container's cgroup), sysctls (eth0 must
 # exist), and "ready" (nothing of the container's own runs before it is counted and connected).
@@ -173,8 +186,8 @@ _NEED_GO = ("MountCgroupFs", "RuntimeHooks", "ContainerHooks", "SetSysctls", "Re
 
 def await_go_where_needed(init: list, runtime: bool, cgroup_namespace: bool) -> list:
     """Await "go" as late as is safe, so PID 1's own setup (mounts, /dev, the root) runs while the
-    runtime places it in its cgroup (on cgroup v1 each cgroup.procs write waits for an RCU grace period,
-    milliseconds) and connects its network; not at all when the runtime has nothing to do. Its own
+    runtime places it in its cgroup (on v2 or with a user namespace: a cgroup.procs write may wait for an
+    RCU grace period, milliseconds) and connects its network; not at all when the runtime has nothing to do. Its own
     cgroup namespace comes right after "go", so that its cgroup is the namespace's root."""
     at = next(index for index, step in enumerate(init) if type(step).__name__ in _NEED_GO)
     after_go = [UnshareNamespaces(("cgroup",))] if cgroup_namespace else []

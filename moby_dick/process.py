@@ -7,8 +7,8 @@ Without a user namespace (one fork per container, see pid.ForkChildIntoPidNamesp
     |   setns(own PID namespace): its next children      | prctl(PR_SET_PDEATHSIG, SIGKILL); runtime alive?
     |   are its own again                                | stdio; reset signal mask and dispositions
     |                                                    | child phase: unshare(the other namespaces)
-    |<------------------ pid1 ---------------------------|
-    | runtime phase: PID 1 -> cgroup.procs, eth0 ...     | init phase: mounts, hostname, the root (meanwhile)
+    |<------------------ pid1 ---------------------------| init phase: (v1) itself -> its cgroup's tasks
+    | runtime phase: (v2) PID 1 -> cgroup.procs, eth0 .. | mounts, hostname, the root (meanwhile)
     |------------------- go (if the runtime had work) -->| cgroup namespace, cgroupfs, hooks, pivot_root
     |<------------------ ready uts=DEV:INO ... ----------|
     |                                                    | final phase: fds close-on-exec, chdir, identity, execve

@@ -176,6 +176,11 @@ def compile_profile(profile: dict, capabilities=(), readable: bool = False) -> b
         raise MobyError("seccomp_init failed")
     try:
         lib.seccomp_attr_set(context, 3, 0)  # SCMP_FLTATR_CTL_NNP off: no_new_privs is a step of our own
+        # SCMP_FLTATR_CTL_OPTIMIZE = 2: a binary tree of syscall numbers, not one long chain of
+        # comparisons; the kernel then attaches it ~3x faster (the filter cache it builds at attach time
+        # runs the program for every syscall number) and each syscall walks log(n) of it. libseccomp
+        # before 2.5 refuses the attribute (-EINVAL): the chain it makes instead means the same.
+        lib.seccomp_attr_set(context, 8, 2)
         native = _native_arch()
         arches = {native}
         for entry in profile.get("archMap") or ():
@@ -255,13 +260,16 @@ def _sha256(data: bytes):
     return sha256(data)
 
 
+_COMPILER = "libseccomp, binary tree"  # in the cache key: a program compiled another way is not reused
+
+
 def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None) -> bytes:
     """The compiled program, from the cache when this profile was compiled before."""
     if cache_dir is None:
         from .places import cache_dir as place
 
         cache_dir = place("seccomp")
-    key = _sha256(repr([profile, sorted(capabilities), _native_arch()]).encode()).hexdigest()
+    key = _sha256(repr([profile, sorted(capabilities), _native_arch(), _COMPILER]).encode()).hexdigest()
     path = os.path.join(cache_dir, f"{key}.bpf")
     try:
         with open(path, "rb") as file:

@@ -280,10 +280,13 @@ lesson("07-cgroups", "07 · Resource limits: cgroups",
  "children stay in), and `rmdir` removes it once empty. Read cgroups(7) and the kernel's cgroup-v2.rst.\n\n"
  "Two layouts exist: **v2**, one tree with `memory.max`, `pids.max`, `cpu.max`; and **v1**, one tree per controller with "
  "`memory.limit_in_bytes`, `pids.max`, `cpu.cfs_quota_us`. This machine's layout, as moby-dick detects it:\n\n"
- "```python\nfrom moby_dick.cgroups import detect; detect()\n```\n\nThe cgroup is named in the plan before it exists; moby-dick "
- "creates it, and when the container's waiter reports PID 1's pid (`pid1 N` on the channel), moby-dick writes N to its "
- "`cgroup.procs` and only then says `go`: nothing PID 1 runs is ever unlimited. The default plan below has no cgroup; "
- "`moby-dick --memory 32m --dry-run sh` shows the host phase's `mkdir` and the runtime phase's `write N`:",
+ "```python\nfrom moby_dick.cgroups import detect; detect()\n```\n\nThe cgroup is named in the plan before it exists and moby-dick "
+ "creates it before the fork. On v1, PID 1's first act is to move itself in: it writes `0` to each hierarchy's `tasks` (one "
+ "thread, itself). On v2 (or in a user namespace) moby-dick writes PID 1's pid to `cgroup.procs` when it reports `pid1`, and "
+ "only then says `go`. Why two ways: moving a whole process write-locks a kernel-wide lock that first waits for an RCU grace "
+ "period, milliseconds after a quiet moment (`python benchmarks/cgroup_write.py` measures both); a thread moving itself "
+ "needs no such lock. Either way nothing PID 1 runs is ever unlimited. The default plan below has no cgroup; "
+ "`moby-dick --memory 32m --dry-run sh` shows the host phase's `mkdir` and the write that places PID 1:",
  "memory",
  "## Reading the evidence\n\nThe hog was stopped by the kernel's OOM killer at 32 MiB (exit 137, `oom_kill` in the cgroup's counters); "
  "the control, whose cgroup only counts, reached about 100 MiB. The limits are files; here is what moby-dick writes for each version "

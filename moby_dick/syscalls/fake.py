@@ -21,13 +21,14 @@ class RecordingKernel:
     What the fake does not model raises NotImplementedError (a unit test keeps its methods in step
     with :class:`moby_dick.syscalls.Kernel`), so a new syscall cannot slip past the unit tests."""
 
-    RECORDS = ("calls", "fail", "hostname", "names", "next_fd", "next_pid")
+    RECORDS = ("calls", "fail", "hostname", "names", "next_fd", "next_pid", "opened")
 
     def __init__(self, fail: dict[str, int] | None = None):
         self.calls: list[tuple] = []
         self.fail = dict(fail or {})
         self.hostname = "fakehost"
         self.next_fd = 99
+        self.opened: dict[int, str] = {}  # fd -> the path open_in_root opened
         self.next_pid = 0  # what fork returns: 0 carries on as the child
 
     def __getattr__(self, name: str):
@@ -67,6 +68,7 @@ class RecordingKernel:
 
     def open_in_root(self, root: str, path: str, make=None) -> int:
         self._record("open_in_root", root, path, make, path=f"{root.rstrip('/')}/{path.lstrip('/')}")
+        self.opened[self.next_fd] = path
         return self.next_fd
 
     def symlink_in_root(self, root: str, path: str, target: str) -> None:
@@ -85,13 +87,14 @@ class RecordingKernel:
     def mknod(self, path: str, mode: int, device: int) -> None:
         self._record("mknod", path, mode, device, path=path)
 
-    def is_directory_in_root(self, root: str, path: str) -> bool:
-        self._record("is_directory_in_root", root, path, path=path)
+    def is_directory_fd(self, fd: int) -> bool:
+        """The fake's file system: names with a dot, and /proc/k*, are files; the rest directories."""
+        self._record("is_directory_fd", fd)
+        path = self.opened.get(fd, "")
         return not path.rsplit("/", 1)[-1].count(".") and not path.startswith("/proc/k")
 
-    def capability_in_bounding_set(self, number: int) -> bool:
-        self._record("capability_in_bounding_set", number)
-        return True
+    def drop_bounding_set(self, numbers) -> None:
+        self._record("drop_bounding_set", tuple(sorted(numbers)))
 
     def prctl4(self, option: int, arg2: int, arg3: int) -> None:
         self._record("prctl4", option, arg2, arg3)

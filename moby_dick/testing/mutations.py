@@ -17,7 +17,7 @@ def without(the_plan, kind: str):
     "cgroup", "pivot_root", "init", "gate": the OCI start gate, "security": capabilities, no_new_privs,
     seccomp and the masked paths, "bridge": the veth, the address and the published ports, or "fds": the
     descriptor hygiene, the child's close_range and the close-on-exec marking)."""
-    from ..cgroups import PlaceInCgroup
+    from ..cgroups import JoinCgroup, PlaceInCgroup
     from ..mounts import MakeRootPrivate
     from ..namespaces import UnshareNamespaces
     from ..pid import ForkChildIntoPidNamespace, ForkIntoPidNamespace, ReportPid
@@ -32,7 +32,7 @@ def without(the_plan, kind: str):
             return None  # a plain fork: the child (which sends "pid1" anyway) is the container
         if kind == "pid" and isinstance(step, ForkIntoPidNamespace):
             return ReportPid()  # no PID 1 of its own: the child itself is the container
-        if kind == "cgroup" and isinstance(step, PlaceInCgroup):
+        if kind == "cgroup" and isinstance(step, (PlaceInCgroup, JoinCgroup)):
             return None
         if kind == "pivot_root" and isinstance(step, PivotRoot):
             return ChrootOnly(step.new_root)

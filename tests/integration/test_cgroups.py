@@ -69,6 +69,25 @@ def test_the_cgroup_is_beneath_our_own_holds_the_container_and_is_removed():
     assert not any(os.path.exists(d) for d in directories.values())
 
 
+def test_pid_one_is_in_every_hierarchy_of_its_cgroup_before_its_command_runs():
+    # the command's first act reads where it is: on v1 PID 1 moved itself (tasks), on v2 the runtime moved it
+    with start(ContainerSpec(("cat", "/proc/self/cgroup"), limits=Limits(pids=50), seed_tmpfs=False),
+               capture=True) as container:
+        name, directories = container.cgroup.name, container.cgroup.dirs
+        result = container.wait()
+    assert result.exit_code == 0
+    where = {}
+    for line in result.text.splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            where[controller] = path
+    for controller in directories:
+        assert os.path.basename(where[controller]) == name, (controller, where.get(controller))
+    # control: a process that did not join (this test's own) is not in it
+    with open("/proc/self/cgroup") as own:
+        assert name not in own.read()
+
+
 def test_cgroup_parent(scratch):
     # a relative --cgroup-parent lies beneath moby-dick's own cgroup, in every hierarchy it needs
     layout = detect()

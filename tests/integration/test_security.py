@@ -44,6 +44,27 @@ def test_capabilities_are_dockers_set_and_privileged_is_the_control(secure_rootf
     assert int(adjusted["CapEff"], 16) == (wanted | bits(["CAP_SYS_ADMIN"])) & ~bits(["CAP_NET_RAW"])
 
 
+def test_dropping_the_bounding_set_stops_quietly_past_the_kernels_last_capability():
+    from moby_dick.syscalls import KERNEL
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a child of this test drops everything, numbers the kernel has never heard of included
+        try:
+            KERNEL.drop_bounding_set(range(64))
+            with open("/proc/self/status") as status:
+                os.write(write, next(line for line in status if line.startswith("CapBnd:")).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    line = os.read(read, 100).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert int(line.split()[1], 16) == 0, line
+    with open("/proc/self/status") as status:  # control: this process kept its own
+        assert int(next(line for line in status if line.startswith("CapBnd:")).split()[1], 16) != 0
+
+
 def test_no_new_privileges_on_by_default_and_off_when_asked(secure_rootfs):
     assert status_fields(secure_rootfs)["NoNewPrivs"].strip() == "1"
     off = status_fields(secure_rootfs, security_opt=("no-new-privileges=false",))

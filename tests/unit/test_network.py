@@ -87,10 +87,18 @@ def test_network_modes():
 
 
 def test_the_plan_connects_pid_one_after_its_cgroup_and_before_go():
+    from moby_dick.cgroups import Layout
+
     config = from_spec(ContainerSpec(("sh",), network="bridge", publish=("8080:80",), accounting=True))
-    the_plan = plan(config)
-    kinds = [type(step).__name__ for step in the_plan.runtime]
+    v2 = Layout("v2", {"": ("/sys/fs/cgroup", "/")}, frozenset(("memory", "pids", "cpu")))
+    kinds = [type(step).__name__ for step in plan(config, v2).runtime]
     assert kinds == ["PlaceInCgroup", "ConnectToBridge", "PublishPorts"]
+    v1 = Layout("v1", {c: (f"/sys/fs/cgroup/{c}", "/") for c in ("memory", "pids", "cpuacct", "freezer")},
+                frozenset(("memory", "pids", "cpuacct", "freezer")))
+    the_plan = plan(config, v1)  # v1: PID 1 joined its cgroup itself, first, before it awaits "go"
+    assert [type(step).__name__ for step in the_plan.runtime] == ["ConnectToBridge", "PublishPorts"]
+    init = [type(step).__name__ for step in the_plan.init]
+    assert init[0] == "JoinCgroup" and "AwaitGo" in init
     assert any(n.kind == "net" and n.path is None for n in config.namespaces)  # a namespace of its own
     text = describe(the_plan)
     assert 'bridge "moby-dick0" (10.213.0.1)' in text and "127.0.0.1:8080->80/tcp" in text

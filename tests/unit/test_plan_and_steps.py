@@ -131,30 +131,52 @@ def test_dry_run_of_limits_a_rootfs_and_a_user_shows_cgroup_mounts_identity_and_
     name = the_plan.cgroup.name
     assert f"{tmp_path}/memory/{name}" in text and "memory.limit_in_bytes = 67108864" in text  # named before it exists
     assert not (tmp_path / "memory" / name).exists()
-    assert "write N to " in text and f"{tmp_path}/memory/{name}/cgroup.procs" in text  # the runtime places PID 1
+    # v1: PID 1 moves itself, first; the runtime has nothing left to do, so there is no "go" to await
+    assert "write 0 (itself, one thread) to " in text and f"{tmp_path}/memory/{name}/tasks" in text
+    assert 'await "go"' not in text
+    assert text.index("write 0 (itself") < text.index("MS_REC|MS_PRIVATE") < text.index("unshare(CLONE_NEWCGROUP)")
+    v2 = Layout("v2", {"": (str(tmp_path / "unified"), "/")}, frozenset(("memory", "pids")))
+    text = describe(plan(spec, v2))  # v2 has no tasks file: the runtime places PID 1, which awaits "go"
+    assert f"write N to {tmp_path}/unified/" in text and "tasks" not in text
     assert text.index("write N to") < text.index('await "go"') < text.index("unshare(CLONE_NEWCGROUP)")
     assert 'mount("/etc", "/srv/rootfs/merged/host-etc"' in text and "pivot_root" in text
     assert "setgroups([]); setresgid(1000, 1000, 1000); setresuid(1000, 1000, 1000)" in text
     assert text.index("setresuid") < text.index("execvp('sh'")
 
 
-def test_pid_one_gets_its_cgroup_from_the_runtime_then_a_jail_gets_its_own_cgroup_namespace(tmp_path):
+def test_pid_one_joins_its_v1_cgroup_itself_first_then_a_jail_gets_its_own_cgroup_namespace(tmp_path):
     layout = Layout("v1", {"memory": (str(tmp_path / "memory"), "/")}, frozenset(("memory",)))
-    kernel = apply(ContainerSpec(("sh",), rootfs="/srv/rootfs", accounting=True), RecordingKernel(), layout)
+    spec = ContainerSpec(("sh",), rootfs="/srv/rootfs", accounting=True)
+    kernel = apply(spec, RecordingKernel(), layout)
     names = kernel.names()
     assert names[:3] == ["unshare", "fork", "unshare"] and kernel.messages == ["pid1", "ready"]
-    cgroup_ns = names.index("unshare", 3)  # after "go" (its own cgroup namespace), before the cgroupfs
+    writes = [call for call in kernel.calls if call[0] == "write_file"]
+    assert len(writes) == 1 and writes[0][2] == "0"
+    assert writes[0][1].startswith(f"{tmp_path}/memory/moby-dick-") and writes[0][1].endswith("/tasks")
+    assert names.index("write_file") < names.index("mount")  # before anything else of PID 1's
+    cgroup_ns = names.index("unshare", 3)  # after joining (its cgroup is the namespace's root), before the cgroupfs
     assert kernel.calls[cgroup_ns][1] == syscalls.CLONE_NEWCGROUP
     assert not (kernel.calls[0][1] | kernel.calls[2][1]) & syscalls.CLONE_NEWCGROUP
     first_cgroupfs = next(i for i, call in enumerate(kernel.calls) if call[0] == "mount" and call[3] == "cgroup")
-    assert names.index("mount") < cgroup_ns < first_cgroupfs  # the root's mounts ran while the runtime placed PID 1
-    assert "write_file" not in names  # PID 1 does not join by itself: the runtime placed it
+    assert names.index("write_file") < cgroup_ns < first_cgroupfs
     mounts = [call for call in kernel.calls if call[0] == "mount" and call[3] == "cgroup"]
     assert [call[5] for call in mounts] == ["memory"]
     assert ("open_in_root", "/srv/rootfs/merged", "/sys/fs/cgroup/memory", "dir") in kernel.calls
     plain = plan(ContainerSpec(("sh",), accounting=True), layout)
     # a cgroup, but no cgroup namespace without a jail (docker's default)
-    assert "CLONE_NEWCGROUP" not in describe(plain) and len(plain.runtime) == 1
+    assert "CLONE_NEWCGROUP" not in describe(plain) and plain.runtime == ()
+    # the runtime places PID 1 when PID 1 may not write the host's cgroup files (a user namespace) or
+    # cannot see them (a joined mount namespace)
+    from moby_dick.config import Namespace, from_spec
+
+    private = from_spec(ContainerSpec(("sh",), accounting=True, userns="private"))
+    joined = from_spec(ContainerSpec(("sh",), accounting=True))
+    joined = joined.replace(namespaces=tuple(Namespace("mnt", "/proc/42/ns/mnt") if n.kind == "mnt" else n
+                                             for n in joined.namespaces))
+    for other in (private, joined):
+        placed = plan(other, layout)
+        assert [type(step).__name__ for step in placed.runtime] == ["PlaceInCgroup"]
+        assert "JoinCgroup" not in [type(step).__name__ for step in placed.init]
 
 
 def test_the_waiter_sends_pid_one_and_pid_one_awaits_go():

@@ -48,7 +48,7 @@ def test_overlay_jail_order():
     pivot = names.index("pivot_root")
     assert names[pivot - 1:pivot + 3] == ["chdir", "pivot_root", "umount2", "chdir"]
     # after the pivot only the container's own paths are touched: masks and read-only /proc paths
-    assert all(call[1] == "/" for call in recorded[pivot + 3:] if call[0] == "is_directory_in_root")
+    assert all(call[1] == "/" for call in recorded[pivot + 3:] if call[0] == "open_in_root")
     root = ROOTFS + "/merged"
     targets = mount_targets(recorded)
     assert targets[:4] == ["/", ROOTFS, root, root + "/proc"]  # private, scratch tmpfs, overlay, proc
