@@ -293,7 +293,7 @@ class InstallSeccomp:
     ``capabilities``. The runtime calls :meth:`prepare` before the fork (compile, or read the cache):
     in the container there is nothing to import or compile."""
 
-    needs = ("ctypes",)
+    needs = ("moby_dick.syscalls.libc",)  # the door install_seccomp goes through, loaded before the fork
 
     def __init__(self, profile: dict, capabilities=()):
         self.profile, self.capabilities, self.program = profile, tuple(capabilities), None

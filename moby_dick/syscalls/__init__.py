@@ -2,8 +2,8 @@
 
 Python 3.11 has ``os.fork``/``os.execvpe`` but no ``unshare``, ``setns``, ``mount``, ``umount2`` or
 ``sethostname`` (``os.unshare``/``os.setns`` arrive in 3.12), so this module calls libc through
-ctypes with ``use_errno=True`` and turns a failure into a :class:`SyscallError` that names the
-syscall, the errno and the object. No syscall numbers are hard-coded: libc's wrappers are
+:mod:`moby_dick.syscalls.libc` (``_ctypes``, the C module under ctypes, without the ~3 ms package) and
+turns a failure into a :class:`SyscallError` that names the syscall, the errno and the object. No syscall numbers are hard-coded: libc's wrappers are
 portable across architectures.
 
 Isolation modules receive a ``Kernel`` object instead of calling this module directly, so unit
@@ -60,14 +60,14 @@ class Kernel:
     @classmethod
     def _lib(cls):
         if cls._libc is None:
-            import ctypes
+            from . import libc
 
-            cls._libc = ctypes.CDLL(None, use_errno=True)
+            cls._libc = libc.Libc()
         return cls._libc
 
     def prepare(self) -> None:
         """Load libc and look up every function now, in the parent: done once, instead of in each
-        forked child (importing ctypes there cost ~10 ms per container)."""
+        forked child (importing the binding there cost ~10 ms per container)."""
         lib = self._lib()
         for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root", "syscall",
                      "close_range", "capset", "setdomainname"):
@@ -75,9 +75,9 @@ class Kernel:
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
         if result == -1:
-            import ctypes
+            from . import libc
 
-            raise SyscallError(syscall, ctypes.get_errno(), path)
+            raise SyscallError(syscall, libc.get_errno(), path)
         return result
 
     @staticmethod
@@ -149,7 +149,7 @@ class Kernel:
         root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             if Kernel._openat2_usable:
-                import ctypes
+                from . import libc
 
                 # EAGAIN: a rename or mount somewhere on the system raced the resolution of a ".."; the kernel
                 # refused rather than risk an escape, and openat2(2) says to retry (a busy machine does this)
@@ -157,7 +157,7 @@ class Kernel:
                     fd = self._openat2(root_fd, path)
                     if fd >= 0:
                         return fd
-                    error = ctypes.get_errno()
+                    error = libc.get_errno()
                     if error != 11:
                         break
                 if error == 11:  # still racing: the component walk is as safe, only slower
@@ -177,15 +177,15 @@ class Kernel:
     _openat2_usable = True  # False once the kernel said it has no openat2
 
     def _openat2(self, root_fd: int, path: str) -> int:
-        import ctypes
+        from . import libc
 
         number = _OPENAT2.get(os.uname().machine, None if os.uname().machine.startswith("mips") else 437)
         if number is None:
             Kernel._openat2_usable = False
             return -1
-        how = (ctypes.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-        return self._lib().syscall(ctypes.c_long(number), ctypes.c_int(root_fd), os.fsencode(path),
-                                   ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+        how = (libc.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+        return self._lib().syscall(libc.c_long(number), libc.c_int(root_fd), os.fsencode(path),
+                                   libc.byref(how), libc.c_size_t(libc.sizeof(how)))
 
     def open_gate(self, fd: int) -> int:
         """Reopen the O_PATH descriptor of a fifo for writing (blocks until a reader opens it)."""
@@ -222,29 +222,29 @@ class Kernel:
         """``prctl(PR_CAPBSET_DROP, n)`` for each capability number, in one tight loop (27 calls for
         docker's set); EINVAL means a capability newer than this kernel (past CAP_LAST_CAP), and so are
         the higher numbers: the loop stops there."""
-        import ctypes
+        from . import libc
 
-        prctl, unsigned_long = self._lib().prctl, ctypes.c_ulong  # a variadic long: never a bare int
+        prctl, unsigned_long = self._lib().prctl, libc.c_ulong  # a variadic long: never a bare int
         for number in sorted(numbers):
             if prctl(24, unsigned_long(number), 0, 0, 0) == -1:
-                error = ctypes.get_errno()
+                error = libc.get_errno()
                 if error == 22:
                     return
                 raise SyscallError("prctl(PR_CAPBSET_DROP)", error, f"capability {number}")
 
     def prctl4(self, option: int, arg2: int, arg3: int) -> None:
-        import ctypes
+        from . import libc
 
-        self._check(self._lib().prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), 0, 0), "prctl")
+        self._check(self._lib().prctl(option, libc.c_ulong(arg2), libc.c_ulong(arg3), 0, 0), "prctl")
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         """capset(2), _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set."""
-        import ctypes
+        from . import libc
 
-        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
-        data = (ctypes.c_uint32 * 6)(effective & 0xFFFFFFFF, permitted & 0xFFFFFFFF, inheritable & 0xFFFFFFFF,
+        header = (libc.c_uint32 * 2)(0x20080522, 0)
+        data = (libc.c_uint32 * 6)(effective & 0xFFFFFFFF, permitted & 0xFFFFFFFF, inheritable & 0xFFFFFFFF,
                                      effective >> 32, permitted >> 32, inheritable >> 32)
-        self._check(self._lib().capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+        self._check(self._lib().capset(libc.byref(header), libc.byref(data)), "capset")
 
     def locked_mount_flags(self, path: str) -> int:
         """The MS_* flags of the mount at ``path`` that a bind remount must keep (statvfs(3) f_flag)."""
@@ -256,13 +256,13 @@ class Kernel:
 
     def install_seccomp(self, program: bytes) -> None:
         """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &(struct sock_fprog){len, filter})."""
-        import ctypes
+        from . import libc
 
         # struct sock_fprog {unsigned short len; struct sock_filter *filter;}: the length padded to a
         # pointer's alignment, as two machine words (a class built once is ~0.1 ms; this is none)
-        buffer = ctypes.create_string_buffer(program, len(program))
-        fprog = (ctypes.c_size_t * 2)(len(program) // 8, ctypes.addressof(buffer))
-        self._check(self._lib().prctl(22, ctypes.c_ulong(2), ctypes.byref(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
+        buffer = libc.string_buffer(program)
+        fprog = (libc.c_size_t * 2)(len(program) // 8, libc.addressof(buffer))
+        self._check(self._lib().prctl(22, libc.c_ulong(2), libc.byref(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
     def close_all_but(self, keep) -> None:
         """Close every descriptor of this process except ``keep`` (read from /proc/self/fd)."""
@@ -275,9 +275,9 @@ class Kernel:
                     pass  # the listing's own descriptor, already gone
 
     def close_range(self, first: int, last: int, flags: int = 0) -> None:
-        import ctypes
+        from . import libc
 
-        self._check(self._lib().close_range(ctypes.c_uint(first), ctypes.c_uint(last), ctypes.c_int(flags)),
+        self._check(self._lib().close_range(libc.c_uint(first), libc.c_uint(last), libc.c_int(flags)),
                     "close_range")
 
     def setgroups(self, gids: tuple) -> None:
@@ -325,11 +325,11 @@ class Kernel:
 
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
               data: str | None = None) -> None:
-        import ctypes
+        from . import libc
 
         lib = self._lib()
         result = lib.mount(self._c(source), self._c(target), self._c(fstype),
-                           ctypes.c_ulong(flags), self._c(data))
+                           libc.c_ulong(flags), self._c(data))
         self._check(result, "mount", target)
 
     def umount2(self, target: str, flags: int = 0) -> None:
@@ -340,9 +340,9 @@ class Kernel:
         self._check(self._lib().sethostname(raw, len(raw)), "sethostname", name)
 
     def prctl(self, option: int, arg: int | bytes = 0) -> None:
-        import ctypes
+        from . import libc
 
-        value = arg if isinstance(arg, bytes) else ctypes.c_ulong(arg)
+        value = arg if isinstance(arg, bytes) else libc.c_ulong(arg)
         self._check(self._lib().prctl(option, value, 0, 0, 0), "prctl")
 
 
