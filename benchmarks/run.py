@@ -248,7 +248,33 @@ def ratios(stats: dict) -> list[dict]:
             if reference in stats:
                 row[f"/ {reference}"] = f"{stats[name]['median'] / stats[reference]['median']:.2f}x"
         rows.append(row)
+    ours, theirs = PODMAN_ROWS["moby-dick-oci"], PODMAN_ROWS["runc"]
+    if ours in stats and theirs in stats:
+        rows.append({"": ours, f"/ {theirs}": f"{stats[ours]['median'] / stats[theirs]['median']:.2f}x"})
     return rows
+
+
+PODMAN_ROWS = {"runc": "podman run --rm (runc)", "crun": "podman run --rm (crun)",
+               "moby-dick-oci": "podman run --rm (moby-dick-oci)"}
+
+
+def podman_samples(rounds: int) -> dict:
+    """The OCI path under an engine: `podman run --rm` of `true` with each runtime, interleaved, podman
+    isolated as the peer scenario isolates it (benchmarks/podman_run.sh). {} without podman."""
+    runtimes = [path for path in (shutil.which("runc"), shutil.which("crun"), os.path.join(os.path.dirname(sys.executable), "moby-dick-oci"))
+                if path and os.path.exists(path)]
+    if not shutil.which("podman") or not (shutil.which("conmon") or os.path.exists("/usr/libexec/podman/conmon")):
+        return {}
+    done = subprocess.run(["bash", os.path.join(HERE, "podman_run.sh"), str(rounds), *runtimes],
+                          capture_output=True, text=True, timeout=60 + 30 * rounds * len(runtimes))
+    if done.returncode != 0:
+        print(f"podman rows left out: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return {}
+    found = {}
+    for line in done.stdout.splitlines():
+        path, *values = line.split()
+        found[PODMAN_ROWS[os.path.basename(path)]] = [float(value) for value in values]
+    return found
 
 
 def throughput_api(total: int, parallel: int) -> float:
@@ -527,6 +553,7 @@ def _measure(rounds: int, total: int, out: str, lab_netns: str) -> int:
             random.shuffle(names)
             for name in names:
                 samples[name].append(timers[name]())
+        samples.update(podman_samples(max(5, rounds // 3)))
         stats = {name: summarize(values) for name, values in samples.items()}
         flight = concurrency(found, total)
         sweep = caller_sweep(max(10, rounds // 2))

@@ -47,3 +47,9 @@ def test_the_bridge_budget_is_the_difference_of_its_two_rows():
     assert lines == ["--network bridge: <= 5 ms: held (+3.5 ms)"]
     lines = bench.budgets({"moby-dick CLI (in a netns)": stat(60.0), "moby-dick CLI --network bridge (in a netns)": stat(70.0)})
     assert lines == ["--network bridge: <= 5 ms: MISSED (+10.0 ms)"]
+
+
+def test_the_podman_rows_are_compared_runtime_to_runtime():
+    stats = {"podman run --rm (runc)": stat(150.0), "podman run --rm (moby-dick-oci)": stat(225.0)}
+    assert bench.ratios(stats) == [{"": "podman run --rm (moby-dick-oci)", "/ podman run --rm (runc)": "1.50x"}]
+    assert bench.ratios({"podman run --rm (runc)": stat(150.0)}) == []  # no engine row without both
