@@ -161,7 +161,6 @@ def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_
             v2_root = (entry.mount_point, own.get("", "/"))
         elif entry.fstype == "cgroup":
             names = [o for o in entry.super_options.split(",") if o in V1_CONTROLLERS]
-            key = ",".join(sorted(names))
             path = next((p for c, p in own.items() if sorted(c.split(",")) == sorted(names)), "/")
             for name in names:
                 v1_roots[name] = (entry.mount_point, path)

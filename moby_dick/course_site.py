@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

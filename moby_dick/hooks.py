@@ -15,7 +15,6 @@ A failing prestart, createRuntime, createContainer or startContainer hook stops 
 
 from __future__ import annotations
 
-import os
 
 from .errors import MobyError
 from .records import Record

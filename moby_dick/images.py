@@ -14,7 +14,6 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 
 from .errors import UsageError
 

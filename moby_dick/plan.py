@@ -327,7 +327,10 @@ def describe(the_plan: Plan) -> str:
         steps = getattr(the_plan, phase)
         if not steps:
             continue
-        lines.append(f"{_TITLES[phase]}:")
+        title = _TITLES[phase]
+        if phase == "child" and the_plan.fork_step is not None:  # one fork: the child is PID 1 itself
+            title = "child (PID 1 of the container, right after the fork)"
+        lines.append(f"{title}:")
         for step in steps:
             number += 1
             lines.append(f"{number:3}. {step}")

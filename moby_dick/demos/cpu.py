@@ -7,7 +7,6 @@ time, and its throttling counter (``cpu.stat nr_throttled``). The control spins 
 from __future__ import annotations
 
 from ..cgroups import Limits
-from ..runner import run
 from . import Section, claim, require
 
 TITLE = "CPU limit: a cpu cgroup gives a busy loop half a CPU, and counts the throttling"

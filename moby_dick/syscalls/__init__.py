@@ -265,7 +265,17 @@ class Kernel:
         self._check(self._lib().prctl(22, libc.c_ulong(2), libc.byref(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
     def close_all_but(self, keep) -> None:
-        """Close every descriptor of this process except ``keep`` (read from /proc/self/fd)."""
+        """Close every descriptor of this process except ``keep``: ``close_range(2)`` over each gap
+        between the kept ones (Linux 5.9), else each one listed in /proc/self/fd."""
+        from . import libc
+
+        close_range, first = self._lib().close_range, 0
+        for kept in [*sorted(fd for fd in keep if fd >= 0), 0xFFFFFFFF]:  # ~0U: up to the last one
+            if kept > first and close_range(libc.c_uint(first), libc.c_uint(kept - 1), 0) == -1:
+                break  # ENOSYS (an older kernel) or EPERM (a seccomp filter): the listing below
+            first = kept + 1
+        else:
+            return
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             if fd not in keep:

@@ -81,3 +81,37 @@ def test_the_fake_kernel_models_exactly_the_real_doors_calls():
     assert fake == real, f"only real: {sorted(real - fake)}; only fake: {sorted(fake - real)}"
     with pytest.raises(NotImplementedError, match="does not model"):
         RecordingKernel().reboot()
+
+
+@pytest.mark.parametrize("kernel_has_close_range", [True, False])
+def test_close_all_but_leaves_exactly_the_kept_descriptors(kernel_has_close_range, monkeypatch):
+    opened = [os.open("/dev/null", os.O_RDONLY) for _ in range(6)]
+    report_read, report_write = os.pipe()
+    keep = {0, 1, 2, opened[1], opened[4], report_write}
+    pid = os.fork()
+    if pid == 0:
+        try:
+            kernel = Kernel()
+            if not kernel_has_close_range:  # as on Linux < 5.9: the /proc/self/fd listing does it
+                class NoCloseRange:
+                    def __getattr__(self, name):
+                        return (lambda *args: -1) if name == "close_range" else getattr(Kernel._lib(), name)
+                monkeypatch.setattr(Kernel, "_lib", classmethod(lambda cls: NoCloseRange()))
+            kernel.close_all_but(keep)
+            still_open = []
+            for fd in range(256):
+                try:
+                    os.fstat(fd)
+                    still_open.append(fd)
+                except OSError:
+                    pass
+            os.write(report_write, " ".join(map(str, still_open)).encode())
+        finally:
+            os._exit(0)
+    os.close(report_write)
+    found = set(map(int, os.read(report_read, 1000).split()))
+    os.close(report_read)
+    os.waitpid(pid, 0)
+    for fd in opened:
+        os.close(fd)
+    assert found == keep
