@@ -30,7 +30,17 @@ def need(binary):
 
 
 class Daemon:
+    """One engine daemon at a time: dockerd's containerd and a containerd of its own both keep their shims'
+    sockets in /run/containerd/s (and the clients their fifos in /run/containerd/fifo), so a daemon must
+    not remove /run/containerd while another runs. Pytest-xdist runs the docker and the containerd tests
+    on two workers: the daemons take turns on an exclusive lock (flock(2) on this very file, which
+    leaves nothing behind)."""
+
     def __init__(self, command, socket_path, log_path):
+        import fcntl
+
+        self.turn = open(__file__)
+        fcntl.flock(self.turn, fcntl.LOCK_EX)  # released by stop(), or when a killed worker's fd closes
         self.existing = {path for path in OUTSIDE_ROOTS if os.path.exists(path)}
         self.log = open(log_path, "w")
         self.process = subprocess.Popen([ISOLATED, *command], stdout=self.log, stderr=subprocess.STDOUT,
@@ -54,6 +64,7 @@ class Daemon:
         for path in OUTSIDE_ROOTS:
             if path not in self.existing and os.path.exists(path):
                 shutil.rmtree(path)
+        self.turn.close()  # the other daemon's turn
 
 
 @pytest.fixture
