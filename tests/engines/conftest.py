@@ -14,7 +14,7 @@ import pytest
 @pytest.fixture(scope="session")
 def oci_entry():
     """The installed moby-dick-oci console script, as an engine would call it."""
-    entry = Path(os.environ.get("MOBY_DEBUG_OCI_ENTRY") or Path(sys.executable).parent / "moby-dick-oci")
+    entry = Path(sys.executable).parent / "moby-dick-oci"
     if not entry.exists():
         found = shutil.which("moby-dick-oci")
         assert found, "moby-dick-oci is not installed (pip install -e .)"
