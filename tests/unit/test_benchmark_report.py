@@ -1,6 +1,7 @@
 """The benchmark's report logic (pure): budgets say held or missed, and by how much."""
 
 import importlib.util
+import statistics
 from pathlib import Path
 
 spec = importlib.util.spec_from_file_location("bench", Path(__file__).resolve().parents[2] / "benchmarks" / "run.py")
@@ -53,3 +54,19 @@ def test_the_podman_rows_are_compared_runtime_to_runtime():
     stats = {"podman run --rm (runc)": stat(150.0), "podman run --rm (moby-dick-oci)": stat(225.0)}
     assert bench.ratios(stats) == [{"": "podman run --rm (moby-dick-oci)", "/ podman run --rm (runc)": "1.50x"}]
     assert bench.ratios({"podman run --rm (runc)": stat(150.0)}) == []  # no engine row without both
+
+
+def test_extra_costs_are_measured_in_back_to_back_pairs():
+    ours, without = "moby-dick CLI --network bridge (in a netns)", "moby-dick CLI (in a netns)"
+    names = [ours, "runc run", without, "crun run", "moby-dick CLI", "python -c pass (interpreter floor)"]
+    for _ in range(20):
+        units = bench.rounds_of(list(names))
+        assert sorted(name for unit in units for name in unit) == sorted(names)
+        assert sorted([ours, without]) in [sorted(unit) for unit in units]  # the pair runs back to back
+        assert ["runc run"] in units
+    samples = {ours: [10.0, 30.0, 11.0], without: [6.0, 20.0, 7.5]}  # a slow round moves both
+    assert bench.paired_differences(samples) == {(ours, without): 4.0}
+    stats = {name: stat(statistics.median(values)) for name, values in samples.items()}
+    assert bench.budgets(stats, bench.paired_differences(samples)) == [
+        "--network bridge: <= 5 ms: held (+4.0 ms, median of the rounds' paired differences; difference of the "
+        "medians +3.5 ms)"]
