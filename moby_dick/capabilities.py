@@ -61,14 +61,18 @@ def problems(capabilities) -> list[str]:
 
 
 class DropBoundingSet(Record):
-    """Step: ``prctl(PR_CAPBSET_DROP, cap)`` for every capability not in ``keep`` (names)."""
+    """Step: ``prctl(PR_CAPBSET_DROP, cap)`` for every capability not in ``keep`` (names); the numbers
+    to drop are worked out when the plan is made (:meth:`keeping`), not in the container."""
 
-    __slots__ = ("keep",)
+    __slots__ = ("keep", "drop")
+
+    @classmethod
+    def keeping(cls, names) -> DropBoundingSet:
+        mask = bits(names)
+        return cls(tuple(names), tuple(number for number in range(len(NAMES)) if not mask & (1 << number)))
 
     def apply(self, kernel) -> None:
-        keep = bits(self.keep)
-        # dropping a bit already dropped is a no-op: no need to read the set first
-        kernel.drop_bounding_set([number for number in range(len(NAMES)) if not keep & (1 << number)])
+        kernel.drop_bounding_set(self.drop)  # dropping a bit already dropped is a no-op: nothing to read first
 
     def __str__(self) -> str:
         return f"prctl(PR_CAPBSET_DROP, ...) for every capability but {len(self.keep)}: " + ", ".join(self.keep)
@@ -87,23 +91,27 @@ class KeepCapabilities(Record):
 
 
 class SetCapabilities(Record):
-    """Step: ``capset(2)`` the effective, permitted and inheritable sets, then raise the ambient ones."""
+    """Step: ``capset(2)`` the effective, permitted and inheritable sets, then raise the ambient ones.
+    ``masks``: the three sets as bits and ``ambient``: (number, name) to raise, from :meth:`of`, when the
+    plan is made."""
 
-    __slots__ = ("capabilities",)
+    __slots__ = ("capabilities", "masks", "ambient")
 
-    def apply(self, kernel) -> None:
-        caps = self.capabilities
-        kernel.capset(bits(caps.effective), bits(caps.permitted), bits(caps.inheritable))
-        kernel.prctl(PR_SET_KEEPCAPS, 0)
+    @classmethod
+    def of(cls, caps) -> SetCapabilities:
         # The kernel raises an ambient capability only if it is permitted *and* inheritable
         # (capabilities(7), "Ambient"); like runc, raise those and leave the others (runc spec's
         # default lists ambient capabilities without inheritable ones).
         raisable = set(map(normalize, caps.inheritable)) & set(map(normalize, caps.permitted))
-        for name in caps.ambient:
-            if normalize(name) not in raisable:
-                continue
+        ambient = tuple((NUMBERS[normalize(name)], name) for name in caps.ambient if normalize(name) in raisable)
+        return cls(caps, (bits(caps.effective), bits(caps.permitted), bits(caps.inheritable)), ambient)
+
+    def apply(self, kernel) -> None:
+        kernel.capset(*self.masks)
+        kernel.prctl(PR_SET_KEEPCAPS, 0)
+        for number, name in self.ambient:
             try:
-                kernel.prctl4(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, NUMBERS[normalize(name)])
+                kernel.prctl4(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, number)
             except SyscallError as error:
                 raise SyscallError("prctl(PR_CAP_AMBIENT_RAISE)", error.errno, name) from None
 

@@ -69,7 +69,11 @@ class ReadOnlyPaths(Record):
 
 def _open_if_present(kernel, path: str) -> int | None:
     """An O_PATH descriptor of ``path`` resolved inside the container's root (after pivot_root, ``/``),
-    or None when it does not exist: nothing to hide."""
+    or None when it does not exist: nothing to hide. Most of the lists are paths this kernel may not
+    have (/proc/timer_stats, /proc/sched_debug ...): a plain ``access(2)`` says so in one syscall; it
+    only decides whether to look, the descriptor that is mounted on comes from the lookup inside the root."""
+    if not kernel.exists(path):
+        return None
     try:
         return kernel.open_in_root("/", path)
     except SyscallError as error:

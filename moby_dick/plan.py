@@ -295,7 +295,7 @@ def _final_steps(config: Config, gate_fd=None, preserve_fds: int = 0) -> tuple:
     if caps is not None:
         from .capabilities import DropBoundingSet, KeepCapabilities
 
-        steps += [DropBoundingSet(caps.bounding), KeepCapabilities()]
+        steps += [DropBoundingSet.keeping(caps.bounding), KeepCapabilities()]
     if process.user is not None:
         # with setgroups "deny" (a map of one's own gid) setgroups(2) fails: leave the (empty) list as it is
         keep_groups = config.deny_setgroups and not process.user.additional_gids
@@ -303,7 +303,7 @@ def _final_steps(config: Config, gate_fd=None, preserve_fds: int = 0) -> tuple:
     if caps is not None:
         from .capabilities import SetCapabilities
 
-        steps.append(SetCapabilities(caps))
+        steps.append(SetCapabilities.of(caps))
     if process.no_new_privs:
         from .finalize import NoNewPrivileges
 

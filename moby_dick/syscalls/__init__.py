@@ -214,6 +214,10 @@ class Kernel:
         except OSError as error:
             raise SyscallError("mknod", error.errno, path) from None
 
+    def exists(self, path: str) -> bool:
+        """access(2) with F_OK: the path names something (a link is followed)."""
+        return os.access(path, os.F_OK)
+
     def is_directory_fd(self, fd: int) -> bool:
         """fstat(2) of a descriptor (an O_PATH one too): a directory?"""
         return (os.fstat(fd).st_mode & 0o170000) == 0o040000  # S_IFMT, S_IFDIR

@@ -87,6 +87,11 @@ class RecordingKernel:
     def mknod(self, path: str, mode: int, device: int) -> None:
         self._record("mknod", path, mode, device, path=path)
 
+    def exists(self, path: str) -> bool:
+        """The fake's file system has every path (its open_in_root fails only when told to)."""
+        self._record("exists", path)
+        return True
+
     def is_directory_fd(self, fd: int) -> bool:
         """The fake's file system: names with a dot, and /proc/k*, are files; the rest directories."""
         self._record("is_directory_fd", fd)
