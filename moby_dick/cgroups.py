@@ -175,8 +175,8 @@ def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_
 def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
     from .mountinfo import parse_mountinfo
 
-    with open(f"{proc}/self/mountinfo") as file:
-        entries = parse_mountinfo(file.read())
+    with open(f"{proc}/self/mountinfo") as file:  # only the cgroup file systems' lines matter here
+        entries = parse_mountinfo("\n".join(line for line in file.read().splitlines() if " - cgroup" in line))
     with open(f"{proc}/self/cgroup") as file:
         layout = parse_layout(entries, file.read(), cgroup_root)
     if layout.version == "v2":

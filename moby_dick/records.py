@@ -16,19 +16,24 @@ class Record:
 
     def __init__(self, *args, **kwargs):
         names = self.__slots__
-        if len(args) > len(names):
+        given = len(args)
+        if given > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments")
-        values = dict(zip(names, args))
-        for name, value in kwargs.items():
-            if name not in names or name in values:
-                raise TypeError(f"{type(self).__name__}: unexpected or repeated argument {name!r}")
-            values[name] = value
-        for name in names:
-            if name not in values:
-                if name not in self.DEFAULTS:
-                    raise TypeError(f"{type(self).__name__} needs {name!r}")
-                values[name] = self.DEFAULTS[name]
-            object.__setattr__(self, name, values[name])
+        assign = object.__setattr__
+        for name, value in zip(names, args):
+            assign(self, name, value)
+        used = 0  # keyword arguments taken: the rest were unknown or repeated
+        for name in names[given:]:
+            if name in kwargs:
+                assign(self, name, kwargs[name])
+                used += 1
+            elif name in self.DEFAULTS:
+                assign(self, name, self.DEFAULTS[name])
+            else:
+                raise TypeError(f"{type(self).__name__} needs {name!r}")
+        if used != len(kwargs):
+            bad = next(name for name in kwargs if name not in names[given:])
+            raise TypeError(f"{type(self).__name__}: unexpected or repeated argument {bad!r}")
 
     def _values(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)

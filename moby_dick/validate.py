@@ -22,8 +22,9 @@ from .users import MAX_ID  # noqa: E402  uid_t is 32 bits; (uid_t)-1 means "unch
 
 
 def is_whole_number(text: str) -> bool:
-    """ASCII digits only: ``str.isdigit`` also accepts "²" and other digits ``int`` refuses."""
-    text = text.strip()
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and other digits ``int`` refuses; around them
+    only the whitespace ``int`` skips (``str.strip`` would also take "\x1c"-"\x1f", which ``int`` refuses)."""
+    text = text.strip(" \t\n\r\x0b\x0c")
     return text.isascii() and text.isdigit()
 
 
