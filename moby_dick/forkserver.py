@@ -41,7 +41,7 @@ import sys
 import threading
 
 from .channel import Channel, ProtocolError
-from .runner import Container, _run_in_order, open_capture
+from .runner import Container, _run_in_order, open_capture, prepare_steps
 
 _SERVER = None  # this process's ForkServer, once started
 _LOCK = threading.Lock()
@@ -107,6 +107,9 @@ def start_remote(spec, the_plan, *, capture: bool, stdin: int | None, cleanup: l
         if capture:
             open_capture(stdio, opened, readers, stdin_given=stdin is not None)
         conn, theirs = Channel.pair()
+        # the seccomp program is compiled (or read from its cache) here, where this process keeps it for
+        # its next starts (seccomp.cached_program); the server receives it ready with the plan
+        prepare_steps(the_plan)
         payload = pickle.dumps((spec, the_plan))
         fork_server = server()
         with _LOCK:

@@ -261,6 +261,7 @@ def _sha256(data: bytes):
 
 
 _COMPILER = "libseccomp, binary tree"  # in the cache key: a program compiled another way is not reused
+_COMPILED: dict = {}  # (cache directory, the key's text) -> program, for this process's next starts
 
 
 def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None) -> bytes:
@@ -269,14 +270,19 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
         from .places import cache_dir as place
 
         cache_dir = place("seccomp")
-    key = _sha256(repr([profile, sorted(capabilities), _native_arch(), _COMPILER]).encode()).hexdigest()
+    text = repr([profile, sorted(capabilities), _native_arch(), _COMPILER])
+    known = _COMPILED.get((cache_dir, text))
+    if known is not None:  # this process compiled or read it before: a fork server, a test worker
+        return known
+    key = _sha256(text.encode()).hexdigest()
     path = os.path.join(cache_dir, f"{key}.bpf")
     try:
         with open(path, "rb") as file:
-            return file.read()
+            program = _COMPILED[(cache_dir, text)] = file.read()
+            return program
     except OSError:  # not cached yet (or not ours to read)
         pass
-    program = compile_profile(profile, capabilities)
+    program = _COMPILED[(cache_dir, text)] = compile_profile(profile, capabilities)
     try:
         os.makedirs(cache_dir, mode=0o700, exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"

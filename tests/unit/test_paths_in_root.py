@@ -115,3 +115,4 @@ def test_close_all_but_leaves_exactly_the_kept_descriptors(kernel_has_close_rang
     for fd in opened:
         os.close(fd)
     assert found == keep
+
