@@ -227,21 +227,43 @@ def sweep(state: str = STATE, bridge: str = BRIDGE, everything: bool = False) ->
 
 # ---- the runtime's step -------------------------------------------------------------------------------
 
+class Lease:
+    """What ConnectToBridge leased for PID 1 (filled by :meth:`ConnectToBridge.early`)."""
+
+    __slots__ = ("address", "host_end")
+
+    def __init__(self):
+        self.address = self.host_end = None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Lease)  # a plan's equality is about what it will do, not what it did
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "Lease()"
+
+
 class ConnectToBridge(Record):
-    """Runtime step, on "pid1 N": lease an address, make the bridge if it is missing, create the veth pair
-    with eth0 inside PID 1's namespace, then configure lo, eth0 and the default route from a netlink socket
-    of that namespace."""
+    """Runtime step: lease an address (:meth:`early`, which needs only PID 1's host pid: the runtime
+    runs it as soon as its own fork returned it, while PID 1 is still starting), then, on "pid1", make
+    the bridge if it is missing, create the veth pair with eth0 inside PID 1's namespace, and configure
+    lo, eth0 and the default route from a netlink socket of that namespace."""
 
-    __slots__ = ("network",)
+    __slots__ = ("network", "lease")
+    DEFAULTS = {"lease": None}
 
-    def apply(self, kernel, pid: int) -> None:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.lease is None:
+            object.__setattr__(self, "lease", Lease())
+
+    def early(self, kernel, pid: int) -> None:
         from .errors import MobyError
-        from .netlink import Netlink, NetlinkError
         from .procstat import start_time_of
 
         network = self.network
-        _, prefix = parse_subnet(network.subnet)
-        router = gateway(network.subnet)
         host_end = f"mdv{os.urandom(4).hex()}"
         locked = _Locked(network.state)
         try:
@@ -250,6 +272,20 @@ class ConnectToBridge(Record):
             if address is None:
                 raise MobyError(f"--network bridge: every address of {network.subnet} is taken")
             locked.lease(address, f"{pid} {start_time_of(pid)} {host_end}")
+        finally:
+            locked.close()
+        self.lease.address, self.lease.host_end = address, host_end
+
+    def apply(self, kernel, pid: int) -> None:
+        from .errors import MobyError
+        from .netlink import Netlink, NetlinkError
+
+        if self.lease.address is None:  # PID 1's pid came only now ("pid1 N" from a waiter)
+            self.early(kernel, pid)
+        network, address, host_end = self.network, self.lease.address, self.lease.host_end
+        _, prefix = parse_subnet(network.subnet)
+        router = gateway(network.subnet)
+        try:
             with Netlink() as host:
                 bridge = host.index(network.bridge)
                 if bridge is None:
@@ -266,8 +302,6 @@ class ConnectToBridge(Record):
                 host.set_link(end, up=True, master=bridge)
         except NetlinkError as error:
             raise MobyError(f"--network bridge: {error.strerror}") from None
-        finally:
-            locked.close()
         try:
             with Netlink(f"/proc/{pid}/ns/net") as inside:
                 inside.set_link(1, up=True)  # lo is always index 1 in a new namespace
@@ -280,8 +314,9 @@ class ConnectToBridge(Record):
 
     def __str__(self) -> str:
         network = self.network
-        return (f'lease an address of {network.subnet}; bridge "{network.bridge}" ({gateway(network.subnet)}) if '
-                f'missing; veth mdv* <-> eth0 in /proc/PID1/ns/net; lo, eth0 up; default via {gateway(network.subnet)}')
+        return (f'lease an address of {network.subnet} (as soon as PID 1\'s pid is known); bridge "{network.bridge}" '
+                f'({gateway(network.subnet)}) if missing; veth mdv* <-> eth0 in /proc/PID1/ns/net; lo, eth0 up; '
+                f'default via {gateway(network.subnet)}')
 
 
 def address_of(pid: int, state: str = STATE) -> str | None:

@@ -346,6 +346,12 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
         theirs.close()  # the child's end: if the runtime held it, EOF would never come
         while opened:
             os.close(opened.pop())
+        if fork_step is not None:  # PID 1's host pid is known now: what needs only that starts at once,
+            if host.guard:  # while PID 1 starts (the guard first learns whom to wait for)
+                host.guard.watch(pid)
+            for step in the_plan.runtime:
+                if hasattr(step, "early"):
+                    step.early(kernel, pid)
         _converse(ours, the_plan, kernel, container, {"pty": lambda payload, fds: _keep_terminal(container, fds),
                                                       "pid1": lambda pid: host.guard and host.guard.watch(pid)})
     except BaseException:
