@@ -22,8 +22,6 @@ import _signal as signal
 
 from . import validate
 from .errors import MobyError
-from .guard import Guard
-from .mountpoints import MountpointRegistry
 from .channel import Channel, ProtocolError
 from .config import from_spec
 from .namespaces import decode_ids
@@ -253,6 +251,8 @@ def _run_host_phase(the_plan, host: Host) -> None:
     paths = tuple(step.path for step in steps if hasattr(step, "path"))
     if paths:
         actions.append(lambda: host.registry.release_abandoned(paths))
+    from .guard import Guard
+
     guard = host.guard = Guard(actions)
     try:
         for step in steps:
@@ -267,7 +267,7 @@ def _run_host_phase(the_plan, host: Host) -> None:
 
 
 def start(spec: ContainerSpec, *, capture: bool = False, stdin: int | None = None,
-          kernel=KERNEL, registry: MountpointRegistry | None = None, fork_server: bool | None = None) -> Container:
+          kernel=KERNEL, registry=None, fork_server: bool | None = None) -> Container:
     """Start ``spec``'s command in its container and return once it runs (or raise why it cannot).
 
     ``fork_server``: fork the container from moby-dick's small fork server (:mod:`moby_dick.forkserver`)
@@ -307,10 +307,14 @@ def _servable(spec: ContainerSpec, the_plan) -> bool:
 
 
 def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple = (None, None, None),
-           kernel=KERNEL, registry: MountpointRegistry | None = None, cleanup: list | None = None) -> Container:
+           kernel=KERNEL, registry=None, cleanup: list | None = None) -> Container:
     """The planned start, in this process: the host phase, the fork, the child protocol (see
     :mod:`moby_dick.process`). ``stdio``: descriptors for the container's 0, 1, 2 (None: this process's)."""
-    host = Host(kernel, registry or MountpointRegistry(), cleanup if cleanup is not None else [])
+    if registry is None and any(hasattr(step, "path") for step in the_plan.host):  # a mount point to claim
+        from .mountpoints import MountpointRegistry  # (only then: fcntl and the registry cost ~1 ms to import)
+
+        registry = MountpointRegistry()
+    host = Host(kernel, registry, cleanup if cleanup is not None else [])
     try:
         kernel.prepare()
         prepare_steps(the_plan)
