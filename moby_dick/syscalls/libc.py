@@ -27,30 +27,14 @@ __all__ = ("c_int", "c_uint", "c_long", "c_ulong", "c_uint32", "c_uint64", "c_si
            "Libc", "addressof", "byref", "get_errno", "sizeof", "string_buffer")
 
 
-class c_int(_SimpleCData):
-    _type_ = "i"
+def _simple_type(name: str, code: str) -> type:
+    """A C type as ctypes defines one: ``class c_int(_SimpleCData): _type_ = "i"``."""
+    return type(name, (_SimpleCData,), {"_type_": code})
 
 
-class c_uint(_SimpleCData):
-    _type_ = "I"
-
-
-class c_long(_SimpleCData):
-    _type_ = "l"
-
-
-class c_ulong(_SimpleCData):
-    _type_ = "L"
-
-
-class c_uint64(_SimpleCData):
-    _type_ = "Q"
-
-
-class c_char(_SimpleCData):
-    _type_ = "c"
-
-
+c_int, c_uint, c_long, c_ulong, c_uint64, c_char = (
+    _simple_type(name, code) for name, code in (("c_int", "i"), ("c_uint", "I"), ("c_long", "l"),
+                                                ("c_ulong", "L"), ("c_uint64", "Q"), ("c_char", "c")))
 c_uint32 = c_uint  # Linux: int is 32 bits on every architecture
 c_size_t = c_ulong  # Linux: LP64 or ILP32, size_t is as wide as a long
 
