@@ -3,8 +3,7 @@
 Syscalls: none of its own: cgroups are a file system. ``mkdir(2)`` makes a cgroup, ``write(2)`` to its
 files sets limits (``memory.max`` / ``memory.limit_in_bytes`` ...), writing a pid to ``cgroup.procs``
 moves that process in, writing ``0`` to a v1 ``tasks`` moves the writing thread (every child it forks
-stays there), reading the files reports usage, ``rmdir(2)``
-removes an empty cgroup. Read cgroups(7), the kernel's Documentation/admin-guide/cgroup-v2.rst and
+stays there), reading the files reports usage, ``rmdir(2)`` removes an empty cgroup. Read cgroups(7), the kernel's Documentation/admin-guide/cgroup-v2.rst and
 cgroup-v1/{memory,pids,cpuacct}.rst, and sched-bwc.rst for CPU quotas.
 
 Two layouts exist. **v2** (most machines): one tree, every controller in it, files such as
@@ -195,7 +194,8 @@ class Cgroup:
     """The container's cgroup: one directory per hierarchy it needs (v1), or one (v2).
 
     Created by the parent before the fork; PID 1 joins it (:class:`JoinCgroup`, v1) or the runtime
-    places PID 1 in it (:class:`PlaceInCgroup`, v2 or a user namespace); after the container exits, :meth:`remove` kills what is left and removes the directories.
+    places PID 1 in it (:class:`PlaceInCgroup`, v2 or a user namespace); after the container exits,
+    :meth:`remove` kills what is left and removes the directories.
     """
 
     def __init__(self, layout: Layout, limits: Limits, parent: str | None = None, name: str | None = None,

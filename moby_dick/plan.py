@@ -15,9 +15,9 @@ intermediate, init):
   runtime  moby-dick, on "pid1 N": on cgroup v2 or with a user namespace, write N to the cgroup's
            cgroup.procs (before any of the container's code runs, and before a user namespace could take
            the right to); connect eth0; then send "go" (only if it had work)
-  init     PID 1: on cgroup v1 (no user namespace) join its cgroup itself, first; its mounts meanwhile;
-           await "go" as late as is safe; its own cgroup namespace (after joining, so its cgroup is its root); make
-           ``/`` private *before* mounting anything (or the mounts propagate to the host); the hostname
+  init     PID 1: on cgroup v1 (no user namespace) join its cgroup itself, first; await "go" as late
+           as is safe (its mounts run meanwhile); its own cgroup namespace (after joining, so its cgroup
+           is its root); make ``/`` private *before* mounting anything (or the mounts propagate to the host); the hostname
            (only in a new UTS namespace); the new root and every mount of the list, each path resolved
            inside the root; ``pivot_root``; send "ready <namespace ids>"
   final    the command's process (PID 1, or PID 2 under --init), in runc's order: mark every
@@ -186,9 +186,9 @@ _NEED_GO = ("MountCgroupFs", "RuntimeHooks", "ContainerHooks", "SetSysctls", "Re
 
 def await_go_where_needed(init: list, runtime: bool, cgroup_namespace: bool) -> list:
     """Await "go" as late as is safe, so PID 1's own setup (mounts, /dev, the root) runs while the
-    runtime places it in its cgroup (on v2 or with a user namespace: a cgroup.procs write may wait for an
-    RCU grace period, milliseconds) and connects its network; not at all when the runtime has nothing to do. Its own
-    cgroup namespace comes right after "go", so that its cgroup is the namespace's root."""
+    runtime places it in its cgroup (on v2 or with a user namespace: a cgroup.procs write may wait for
+    an RCU grace period, milliseconds) and connects its network; not at all when the runtime has nothing
+    to do. Its own cgroup namespace comes right after "go", so that its cgroup is the namespace's root."""
     at = next(index for index, step in enumerate(init) if type(step).__name__ in _NEED_GO)
     after_go = [UnshareNamespaces(("cgroup",))] if cgroup_namespace else []
     return init[:at] + ([AwaitGo()] if runtime else []) + after_go + init[at:]

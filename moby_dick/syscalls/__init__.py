@@ -3,8 +3,8 @@
 Python 3.11 has ``os.fork``/``os.execvpe`` but no ``unshare``, ``setns``, ``mount``, ``umount2`` or
 ``sethostname`` (``os.unshare``/``os.setns`` arrive in 3.12), so this module calls libc through
 :mod:`moby_dick.syscalls.libc` (``_ctypes``, the C module under ctypes, without the ~3 ms package) and
-turns a failure into a :class:`SyscallError` that names the syscall, the errno and the object. No syscall numbers are hard-coded: libc's wrappers are
-portable across architectures.
+turns a failure into a :class:`SyscallError` that names the syscall, the errno and the object. No
+syscall numbers are hard-coded (openat2 aside, below): libc's wrappers are portable across architectures.
 
 Isolation modules receive a ``Kernel`` object instead of calling this module directly, so unit
 tests can pass :class:`moby_dick.syscalls.fake.RecordingKernel`, which records the calls and
