@@ -246,15 +246,22 @@ def _root_steps(config: Config, cgroup) -> list:
 
 
 def _mount_steps(mounts, new_root, cgroup) -> list:
-    """One step per entry of the mount list; inside a root, every target is resolved inside it."""
-    from .rootfs import BindVolume, InRoot, MountDev
-
+    """One step per entry of the mount list; inside a root, every target is resolved inside it. (The
+    rootfs module only when a root, /dev or a bind needs it: the seed's form mounts /proc and tmpfs.)"""
     steps = []
     for mount in mounts:
-        target = mount.destination if new_root is None else InRoot(new_root, mount.destination)
+        target = mount.destination
+        if new_root is not None:
+            from .rootfs import InRoot
+
+            target = InRoot(new_root, mount.destination)
         if mount.type == "dev":
+            from .rootfs import MountDev
+
             steps.append(MountDev(target))
         elif mount.type == "bind" or "bind" in mount.options or "rbind" in mount.options:
+            from .rootfs import BindVolume
+
             steps.append(BindVolume(mount.source, target, mount.read_only))
         elif mount.type == "cgroup":
             if cgroup is not None:

@@ -90,8 +90,6 @@ def network_problems(spec: ContainerSpec) -> list[str]:
 
 
 def _jail_problems(spec: ContainerSpec) -> list[str]:
-    from .rootfs import volume_problems
-
     problems = []
     if not spec.rootfs:
         for flag, used in (("-v", spec.volumes), ("--read-only", spec.read_only), ("--jail chroot", spec.jail != "pivot")):
@@ -99,6 +97,10 @@ def _jail_problems(spec: ContainerSpec) -> list[str]:
                 problems.append(f"{flag} needs --rootfs")
     if spec.jail not in ("pivot", "chroot"):
         problems.append(f"unknown jail {spec.jail!r}; choose pivot or chroot")
+    if not (spec.volumes or spec.rootfs):
+        return problems  # the seed's form: nothing more to check (nor the rootfs module to import)
+    from .rootfs import volume_problems
+
     for volume in spec.volumes:
         problems += volume_problems(volume)
     if spec.rootfs:  # the jail's own file systems: every later step resolves paths through /proc/self/fd
