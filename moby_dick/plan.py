@@ -82,6 +82,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
 
         config = from_spec(config)
     cgroup = joins_cgroup = None
+    waiter = False
     host, runtime = [], []
     if config.cgroup:
         from .cgroups import Cgroup, CreateCgroup, JoinCgroup, Limits, PlaceInCgroup
@@ -144,6 +145,9 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         child.append(UnshareNamespaces(kinds))
         forks = "pid" in kinds or any(kind == "pid" for kind, _ in joins)
         child.append(ForkIntoPidNamespace(detached) if forks else ReportPid())
+        # PID 1's pid then comes from the waiter, another process: only "go" keeps PID 1's own messages
+        # ("ready", "hooks") behind that "pid1 N" on the channel
+        waiter = forks
     init: list = [joins_cgroup] if joins_cgroup is not None else []
     if config.propagation != "unchanged" and config.namespace("mnt") is not None:
         # never shared at first: the container's mounts would reach the host (see mounts.py)
@@ -164,7 +168,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
 
         init.append(CheckExecutable(config.process.args, config.process.env, config.process.cwd))
     init.append(ReportReady())
-    init = await_go_where_needed(init, bool(runtime), config.unshares("cgroup"))
+    init = await_go_where_needed(init, bool(runtime) or waiter, config.unshares("cgroup"))
     final = _final_steps(config, gate_fd, preserve_fds)
     return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), final, cgroup, config, detached,
                 preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids, config.network)
@@ -188,7 +192,10 @@ def await_go_where_needed(init: list, runtime: bool, cgroup_namespace: bool) -> 
     """Await "go" as late as is safe, so PID 1's own setup (mounts, /dev, the root) runs while the
     runtime places it in its cgroup (on v2 or with a user namespace: a cgroup.procs write may wait for
     an RCU grace period, milliseconds) and connects its network; not at all when the runtime has nothing
-    to do. Its own cgroup namespace comes right after "go", so that its cgroup is the namespace's root."""
+    to do and PID 1's pid is no other process's to report. Its own cgroup namespace comes right after
+    "go", so that its cgroup is the namespace's root. Already awaiting: ``init`` as it is."""
+    if any(isinstance(step, AwaitGo) for step in init):
+        return init
     at = next(index for index, step in enumerate(init) if type(step).__name__ in _NEED_GO)
     after_go = [UnshareNamespaces(("cgroup",))] if cgroup_namespace else []
     return init[:at] + ([AwaitGo()] if runtime else []) + after_go + init[at:]

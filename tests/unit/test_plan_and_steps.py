@@ -8,7 +8,7 @@ from moby_dick import syscalls
 from moby_dick.cgroups import Layout
 from moby_dick.channel import MemoryChannel
 from moby_dick.errors import SyscallError
-from moby_dick.plan import describe, plan
+from moby_dick.plan import await_go_where_needed, describe, plan
 from moby_dick.process import run_steps
 from moby_dick.spec import ContainerSpec
 from moby_dick.syscalls.fake import RecordingKernel
@@ -207,3 +207,21 @@ def test_the_waiter_sends_pid_one_and_pid_one_awaits_go():
             os.dup2(copy, fd)
             os.close(copy)
     assert runtime.inbox == [("pid1", b"4242", [])] and container.closed and waited == [4242]
+
+
+def test_a_pid_one_forked_by_a_waiter_awaits_go_so_that_nothing_it_says_overtakes_pid1(tmp_path):
+    # On v1 PID 1 joins its cgroup itself and the runtime has nothing to do; but when a waiter forks
+    # PID 1 (`create`, a user namespace) the waiter's "pid1 N" and PID 1's "ready" come from two
+    # processes: without "go", a slow waiter let `create` return before it knew PID 1's pid.
+    from moby_dick.config import from_spec
+
+    layout = Layout("v1", {"pids": (str(tmp_path / "pids"), "/")}, frozenset(("pids",)))
+    config = from_spec(ContainerSpec(("sh",), rootfs="/srv/rootfs", accounting=True))
+    detached = plan(config, layout, gate_fd=7)
+    assert detached.runtime == () and any(type(step).__name__ == "ForkIntoPidNamespace" for step in detached.child)
+    names = [type(step).__name__ for step in detached.init]
+    assert names[0] == "JoinCgroup" and names.index("AwaitGo") < names.index("ReportReady")
+    one_fork = plan(config, layout)  # the runtime's own fork made PID 1, which sends "pid1" itself, first
+    assert not one_fork.awaits_go and [type(s).__name__ for s in one_fork.child][-1] == "ReportPid"
+    again = await_go_where_needed(list(detached.init), True, False)  # awaiting already: unchanged
+    assert [type(step).__name__ for step in again].count("AwaitGo") == 1
