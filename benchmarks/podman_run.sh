@@ -2,34 +2,20 @@
 # podman_run.sh ROUNDS RUNTIME...
 #
 # Time `podman run --rm localhost/bb true` with each OCI runtime, ROUNDS interleaved rounds after one
-# warm-up each; print one line per runtime: "RUNTIME ms ms ms ...". Root only, offline, isolated as
-# ../shared/peer/podman/scenario isolates podman: inside unshare --cgroup --mount, /sys/fs/cgroup is
-# rebuilt from the v1 hierarchies (or a fresh cgroup2 on a v2 host), the store is a private directory,
+# warm-up each; print one line per runtime: "RUNTIME ms ms ms ...". Root only, offline, isolated as the
+# engine tests isolate their daemons (scripts/isolated: private mount, cgroup and network namespaces,
+# /sys/fs/cgroup showing our own cgroup as every hierarchy's root); the store is a private directory,
 # cgroupfs manager, file events, --network none, a cgroup parent of its own. Everything it makes (the
 # store, its mounts, the cgroups, conmon processes) is removed at the end.
 set -uo pipefail
 
-if [ "${_MOBY_BENCH_PODMAN_INNER:-}" != 1 ]; then
+if [ "${_MOBY_ISOLATED:-}" != 1 ]; then
     [ $# -ge 2 ] || { sed -n '2,3p' "$0" | sed 's/^# //' >&2; exit 2; }
-    export _MOBY_BENCH_PODMAN_INNER=1
-    exec unshare --cgroup --mount --propagation private -- "$0" "$@"
+    exec "$(cd "$(dirname "$0")/.." && pwd)/scripts/isolated" "$0" "$@"
 fi
 
 ROUNDS=$1; shift
 CG=/sys/fs/cgroup
-if [ "$(stat -f -c %T "$CG")" = cgroup2fs ]; then
-    mount -t cgroup2 cgroup2 "$CG" || exit 1
-else
-    mapfile -t lines < <(awk '$5 ~ "^/sys/fs/cgroup/" { split($0, parts, " - "); print $5, parts[2] }' /proc/self/mountinfo)
-    mount -t tmpfs -o mode=755,nosuid,nodev,noexec bench-cgroup-view "$CG" || exit 1
-    for line in "${lines[@]}"; do
-        read -r mp fs _ options <<<"$line"
-        [ "$fs" = cgroup ] || continue  # the hybrid v2 "unified" tree is left out, as crun and podman want
-        options=$(tr ',' '\n' <<<"$options" | grep -v -x -e rw -e ro | paste -sd, -)
-        mkdir -p "$mp" && mount -t cgroup -o "$options" cgroup "$mp" || exit 1
-    done
-fi
-
 T=$(mktemp -d /tmp/moby-bench-podman.XXXXXX) || exit 1
 PARENT=/moby-bench-podman-${T##*.}
 P() {

@@ -10,11 +10,11 @@ runtime-spec's ``maskedPaths``/``readonlyPaths``/``sysctl`` (config-linux.md).
 from __future__ import annotations
 
 from .errors import SyscallError
-
-ENOENT = 2
-from .mounts import InRoot, mount_on
+from .mounts import InRoot, mount_on, mount_on_descriptor
 from .records import Record
 from .syscalls import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
+
+ENOENT = 2
 
 
 class MaskPaths(Record):
@@ -30,12 +30,10 @@ class MaskPaths(Record):
                 continue
             try:  # one lookup: the mount goes onto the very file or directory that was looked at
                 if kernel.is_directory_fd(fd):
-                    kernel.mount("tmpfs", f"/proc/self/fd/{fd}", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                 "size=0,mode=0000")
+                    mount_on_descriptor(kernel, fd, path, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                        "size=0,mode=0000")
                 else:
-                    kernel.mount("/dev/null", f"/proc/self/fd/{fd}", None, MS_BIND, None)
-            except OSError as error:
-                raise SyscallError("mount", error.errno, path) from None
+                    mount_on_descriptor(kernel, fd, path, "/dev/null", None, MS_BIND, None)
             finally:
                 kernel.close(fd)
 
@@ -54,9 +52,7 @@ class ReadOnlyPaths(Record):
             if fd is None:
                 continue
             try:
-                kernel.mount(path, f"/proc/self/fd/{fd}", None, MS_BIND | MS_REC, None)
-            except OSError as error:
-                raise SyscallError("mount", error.errno, path) from None
+                mount_on_descriptor(kernel, fd, path, path, None, MS_BIND | MS_REC, None)
             finally:
                 kernel.close(fd)
             # the remount looks the path up again: the descriptor still names what lies under the bind

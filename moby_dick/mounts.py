@@ -125,6 +125,15 @@ def mount_on(kernel, target, source, fstype, flags, data, make: str = "dir") -> 
         return
     fd = kernel.open_in_root(target.root, target.path, make)
     try:
+        mount_on_descriptor(kernel, fd, str(target), source, fstype, flags, data)
+    finally:
+        kernel.close(fd)
+
+
+def mount_on_descriptor(kernel, fd: int, name: str, source, fstype, flags, data) -> None:
+    """``mount(2)`` onto what the O_PATH descriptor ``fd`` names, as ``/proc/self/fd/N``; a failure names
+    the path ``name``. The caller keeps (and closes) ``fd``."""
+    try:
         if flags & syscalls.MS_REMOUNT and flags & syscalls.MS_BIND:
             # In a user namespace a remount must keep the flags the mount was locked with (nosuid,
             # nodev, noexec, atime), or the kernel refuses it (mount(2), EPERM): read and keep them.
@@ -133,9 +142,7 @@ def mount_on(kernel, target, source, fstype, flags, data, make: str = "dir") -> 
     except OSError as error:
         from .errors import SyscallError
 
-        raise SyscallError("mount", error.errno, str(target)) from None
-    finally:
-        kernel.close(fd)
+        raise SyscallError("mount", error.errno, name) from None
 
 
 # mount(8) options -> (flags to set, flags to clear): runc's parseMountOptions, the subset Linux has.

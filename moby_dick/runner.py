@@ -356,8 +356,9 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
             for step in the_plan.runtime:
                 if hasattr(step, "early"):
                     step.early(kernel, pid)
+        watch = (lambda pid: None) if fork_step is not None else (lambda pid: host.guard and host.guard.watch(pid))
         _converse(ours, the_plan, kernel, container, {"pty": lambda payload, fds: _keep_terminal(container, fds),
-                                                      "pid1": lambda pid: host.guard and host.guard.watch(pid)})
+                                                      "pid1": watch})  # (one fork: the guard was told above)
     except BaseException:
         if container is not None:
             container.close()
