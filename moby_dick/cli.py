@@ -525,7 +525,7 @@ def _cleanup() -> int:
     from .network import sweep as sweep_network
 
     for name in sweep_network(everything=True):
-        print(f"removed {'bridge' if not name[0].isdigit() else 'address lease'} {name}")
+        print(f"removed bridge {name}")
     from .images import clear_cache
     from .spec import ContainerSpec
 

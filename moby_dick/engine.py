@@ -129,10 +129,6 @@ def _monitor(root: str, container_id: str, config, name, command: str, report: i
 
             copy_until_end(master, log)  # EIO once the last process holding the pty is gone
         _, status = os.waitpid(state.pid, 0)
-        if config.network is not None:  # its address (and the bridge, if it was the last one)
-            from .network import sweep
-
-            sweep(config.network.state, config.network.bridge)
         exit_code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         try:
             with open(os.path.join(state.dir, "exit"), "w") as file:
@@ -205,10 +201,6 @@ def rm(reference: str, force: bool = False, root: str = ROOT) -> None:
     lifecycle.delete(root, state.id, force=True)
     if os.path.exists(path):
         os.unlink(path)
-    from .network import STATE, sweep
-
-    if os.path.isdir(STATE):  # a monitor killed before its container: the address is freed here
-        sweep()
 
 
 def wait(reference: str, root: str = ROOT) -> int:

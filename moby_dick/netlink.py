@@ -22,11 +22,12 @@ import _socket as socket  # the C module: the socket wrapper's enums cost ~3 ms 
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
-RTM_NEWADDR = 20
+RTM_NEWADDR, RTM_GETADDR = 20, 22
 RTM_NEWROUTE = 24
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD = 1, 3, 4, 10, 18, 28
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_ECHO, NLM_F_DUMP, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x8, 0x300, 0x200, 0x400
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD = 1, 3, 4, 5, 10, 18, 28
+IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS = 29, 1 << 3
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
@@ -61,14 +62,39 @@ def new_bridge(name: str) -> bytes:
                         attribute(IFLA_LINKINFO, attribute(IFLA_INFO_KIND, b"bridge")))
 
 
-def new_veth(name: str, peer: str, peer_netns_fd: int) -> bytes:
+def new_veth(name: str, peer: str, peer_netns_fd: int, master: int | None = None, up: bool = False) -> bytes:
     """RTM_NEWLINK body: a veth pair, ``name`` here and ``peer`` created directly in the namespace of
-    ``peer_netns_fd`` (IFLA_NET_NS_FD), so the container's end never exists on the host."""
+    ``peer_netns_fd`` (IFLA_NET_NS_FD), so the container's end never exists on the host. With ``up``, ``name``
+    is created up (its ``ifinfomsg`` carries IFF_UP) and ``master`` puts it on that bridge, in the same
+    request: one message instead of three. (The peer cannot be created up: the kernel configures it before
+    it pairs the two, and a veth without its peer refuses to open with ENOTCONN.)"""
+    flags = IFF_UP if up else 0
     peer_info = link_message(0, 0, 0, attribute(IFLA_IFNAME, _name(peer)),
                              attribute(IFLA_NET_NS_FD, struct.pack("=I", peer_netns_fd)))
     data = attribute(IFLA_INFO_DATA, attribute(VETH_INFO_PEER, peer_info))
-    return link_message(0, 0, 0, attribute(IFLA_IFNAME, _name(name)),
+    on_bridge = [attribute(IFLA_MASTER, struct.pack("=I", master))] if master is not None else []
+    return link_message(0, flags, flags, attribute(IFLA_IFNAME, _name(name)), *on_bridge,
                         attribute(IFLA_LINKINFO, attribute(IFLA_INFO_KIND, b"veth") + data))
+
+
+def every_link() -> bytes:
+    """RTM_GETLINK body for a dump of every link, without their statistics (the names are what is read)."""
+    return link_message(0, 0, 0, attribute(IFLA_EXT_MASK, struct.pack("=I", RTEXT_FILTER_SKIP_STATS)))
+
+
+def parse_link(body: bytes) -> tuple[int, str, int | None]:
+    """An RTM_NEWLINK answer -> (index, name, IFLA_LINK: for a veth its peer's index). Pure."""
+    index = _IFINFO.unpack_from(body)[2]
+    found = parse_attributes(body[_IFINFO.size:])
+    link = struct.unpack("=I", found[IFLA_LINK])[0] if len(found.get(IFLA_LINK, b"")) == 4 else None
+    return index, found.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(errors="replace"), link
+
+
+def parse_address(body: bytes) -> tuple[int, str | None]:
+    """An RTM_NEWADDR answer (IPv4) -> (link index, IFA_LOCAL as a.b.c.d, or None). Pure."""
+    index = _IFADDR.unpack_from(body)[4]
+    local = parse_attributes(body[_IFADDR.size:]).get(IFA_LOCAL)
+    return index, socket.inet_ntoa(local) if local and len(local) == 4 else None
 
 
 def change_link(index: int, up: bool | None = None, master: int | None = None) -> bytes:
@@ -136,28 +162,44 @@ class Netlink:
 
     def request(self, kind: int, body: bytes, flags: int = 0, what: str = "") -> list[bytes]:
         """Send one request with NLM_F_ACK; return the bodies of the answers before the ack."""
-        self._sequence += 1
-        message = _HEADER.pack(_HEADER.size + len(body), kind, NLM_F_REQUEST | NLM_F_ACK | flags,
-                               self._sequence, 0) + body
-        self._socket.sendto(message, (0, 0))
-        answers = []
-        while True:
+        return self.batch([(kind, body, flags, what)])[0]
+
+    def batch(self, requests) -> list[list[bytes]]:
+        """Send several requests, each ``(type, body, flags, what)`` with NLM_F_ACK (a dump without it),
+        in one ``sendto(2)``: the kernel handles them in order and answers each. Returns each one's answers
+        before its ack (or NLMSG_DONE); raises the first refusal, after every answer has been read."""
+        messages, first = [], self._sequence + 1
+        for kind, body, flags, _ in requests:
+            self._sequence += 1
+            ack = 0 if flags & NLM_F_DUMP == NLM_F_DUMP else NLM_F_ACK
+            messages.append(_HEADER.pack(_HEADER.size + len(body), kind, NLM_F_REQUEST | ack | flags,
+                                         self._sequence, 0) + body)
+        self._socket.sendto(b"".join(messages), (0, 0))
+        answers = [[] for _ in requests]
+        pending, refused = len(requests), None
+        while pending:
             data = self._socket.recv(65536)
             offset = 0
             while offset + _HEADER.size <= len(data):
                 length, reply, _, sequence, _ = _HEADER.unpack_from(data, offset)
                 payload = data[offset + _HEADER.size:offset + length]
                 offset += (length + 3) & ~3
-                if sequence != self._sequence:
-                    continue
+                if not first <= sequence <= self._sequence:
+                    continue  # a late answer to an earlier request
+                number = sequence - first
                 if reply == NLMSG_ERROR:
                     error = -struct.unpack_from("=i", payload)[0]
-                    if error:
-                        raise NetlinkError(error, f"netlink {what or kind}: {os.strerror(error)}")
-                    return answers
-                if reply == NLMSG_DONE:
-                    return answers
-                answers.append(payload)
+                    if error and refused is None:
+                        what = requests[number][3] or requests[number][0]
+                        refused = NetlinkError(error, f"netlink {what}: {os.strerror(error)}")
+                    pending -= 1
+                elif reply == NLMSG_DONE:
+                    pending -= 1
+                else:
+                    answers[number].append(payload)
+        if refused is not None:
+            raise refused
+        return answers
 
     # ---- the requests moby-dick makes ---------------------------------------------------------
 
@@ -174,9 +216,27 @@ class Netlink:
     def add_bridge(self, name: str) -> None:
         self.request(RTM_NEWLINK, new_bridge(name), NLM_F_CREATE | NLM_F_EXCL, f'RTM_NEWLINK bridge "{name}"')
 
-    def add_veth(self, name: str, peer: str, peer_netns_fd: int) -> None:
-        self.request(RTM_NEWLINK, new_veth(name, peer, peer_netns_fd), NLM_F_CREATE | NLM_F_EXCL,
-                     f'RTM_NEWLINK veth "{name}" (peer "{peer}")')
+    def links(self) -> list[tuple[int, str, int | None]]:
+        """Every link of this socket's namespace: (index, name, IFLA_LINK), one dump."""
+        return [parse_link(body) for body in self.request(RTM_GETLINK, every_link(), NLM_F_DUMP, "RTM_GETLINK dump")]
+
+    def add_veth(self, name: str, peer: str, peer_netns_fd: int, master: int | None = None,
+                 up: bool = False) -> int | None:
+        """Create the pair (see :func:`new_veth`); return the peer's index in its namespace, from the
+        kernel's echo of the new link (NLM_F_ECHO: its IFLA_LINK), or None if the kernel echoes nothing."""
+        answers = self.request(RTM_NEWLINK, new_veth(name, peer, peer_netns_fd, master, up),
+                               NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, f'RTM_NEWLINK veth "{name}" (peer "{peer}")')
+        return next((link for _, named, link in map(parse_link, answers) if named == name), None)
+
+    def peer_index(self, name: str) -> int | None:
+        """The index, in its own namespace, of the peer of veth ``name`` (its IFLA_LINK)."""
+        answers = self.request(RTM_GETLINK, link_by_name(name), what=f'RTM_GETLINK "{name}"')
+        return parse_link(answers[0])[2] if answers else None
+
+    def addresses(self) -> list[tuple[int, str | None]]:
+        """Every IPv4 address of this socket's namespace: (link index, address), one dump."""
+        body = _IFADDR.pack(socket.AF_INET, 0, 0, 0, 0)
+        return [parse_address(answer) for answer in self.request(RTM_GETADDR, body, NLM_F_DUMP, "RTM_GETADDR dump")]
 
     def set_link(self, index: int, up: bool | None = None, master: int | None = None) -> None:
         self.request(RTM_NEWLINK, change_link(index, up, master), what=f"RTM_NEWLINK index {index}")

@@ -115,13 +115,14 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
     if config.network is not None:  # after the cgroup: PID 1 is counted before anything else is made for it
         from .network import ConnectToBridge
 
-        runtime.append(ConnectToBridge(config.network))
+        bridge = ConnectToBridge(config.network)
+        runtime.append(bridge)
         if config.network.publish:  # bound first: a port in use fails the start before anything is made
             from .ports import BindPorts, Listeners, PublishPorts
 
             listeners = Listeners()
             host.append(BindPorts(config.network.publish, listeners))
-            runtime.append(PublishPorts(config.network.publish, config.network.state, listeners))
+            runtime.append(PublishPorts(config.network.publish, bridge.lease, listeners))
     if config.tmpfs_on_host:
         from .mountpoints import ClaimMountpoint
 

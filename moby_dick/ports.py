@@ -134,17 +134,16 @@ class PublishPorts(Record):
     """Runtime step, on "pid1 N" (after the bridge gave PID 1 its address): fork the forwarder with the
     bound listeners into PID 1's network namespace."""
 
-    __slots__ = ("ports", "state", "listeners")
+    __slots__ = ("ports", "lease", "listeners")
 
     def apply(self, kernel, pid: int) -> None:
         import selectors  # noqa: F401  imported before the fork: the forwarder must not take the import lock
         import threading  # noqa: F401
 
         from .errors import MobyError
-        from .network import address_of
 
         try:
-            address = address_of(pid, self.state)
+            address = self.lease.address  # ConnectToBridge's, the step before
             if address is None:
                 raise MobyError("-p: the container has no address on the bridge")
             pidfd = os.pidfd_open(pid)

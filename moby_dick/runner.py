@@ -239,15 +239,9 @@ def _run_host_phase(the_plan, host: Host) -> None:
     die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
     the mount points, and on moby-dick's death removes them, or whatever of them exists."""
     steps = [step for step in the_plan.host if step is not the_plan.fork_step]  # that one: at the fork
-    if not steps and the_plan.network is None:
+    if not steps:  # (an address on the bridge needs no guard: the kernel ends that lease, see network.py)
         return
     actions = [the_plan.cgroup.remove] if the_plan.cgroup is not None else []
-    release_address = None
-    if the_plan.network is not None:  # the lease (and the bridge, if last) of a PID 1 that is gone
-        from .network import sweep
-
-        release_address = lambda: sweep(the_plan.network.state, the_plan.network.bridge)  # noqa: E731
-        actions.append(release_address)
     paths = tuple(step.path for step in steps if hasattr(step, "path"))
     if paths:
         actions.append(lambda: host.registry.release_abandoned(paths))
@@ -261,8 +255,6 @@ def _run_host_phase(the_plan, host: Host) -> None:
         _run_in_order(host.cleanup)
         guard.dismiss()
         raise
-    if release_address is not None:
-        host.cleanup.append(release_address)
     host.cleanup.append(guard.dismiss)  # last: after everything was undone
 
 

@@ -1,5 +1,6 @@
-"""--network bridge, -p and joined namespaces: the pure parts (netlink encoding, subnets, leases' choice,
-publish texts, modes) and the plan, without root."""
+"""--network bridge, -p and joined namespaces: the pure parts (netlink encoding, subnets, leases' names and
+choice, publish texts, modes), the netlink door against a fake socket that answers like the kernel, and
+the plan, without root."""
 
 import contextlib
 import io
@@ -12,7 +13,8 @@ from hypothesis import given, strategies as st
 from moby_dick import netlink
 from moby_dick.cli import main
 from moby_dick.config import from_spec
-from moby_dick.network import ConnectToBridge, candidates, first_free, gateway, mode_problems, parse_subnet, subnet_problems
+from moby_dick.network import (ConnectToBridge, Network, candidates, gateway, host_end, leased, leased_address, mode_problems,
+                               parse_subnet, subnet_problems)
 from moby_dick.plan import describe, plan
 from moby_dick.ports import Publish, PublishPorts, parse_publish, publish_problems
 from moby_dick.spec import ContainerSpec
@@ -32,11 +34,111 @@ def test_attributes_parse_back(pairs):
 def test_the_veth_request_puts_the_peer_into_the_namespace_of_the_descriptor():
     body = netlink.new_veth("mdv1", "eth0", 7)
     attributes = netlink.parse_attributes(body[16:])  # after ifinfomsg
-    assert attributes[netlink.IFLA_IFNAME] == b"mdv1\0"
+    assert attributes[netlink.IFLA_IFNAME] == b"mdv1\0" and netlink.IFLA_MASTER not in attributes
     info = netlink.parse_attributes(attributes[netlink.IFLA_LINKINFO])
     assert info[netlink.IFLA_INFO_KIND] == b"veth"
-    peer = netlink.parse_attributes(netlink.parse_attributes(info[netlink.IFLA_INFO_DATA])[netlink.VETH_INFO_PEER][16:])
+    peer_info = netlink.parse_attributes(info[netlink.IFLA_INFO_DATA])[netlink.VETH_INFO_PEER]
+    peer = netlink.parse_attributes(peer_info[16:])
     assert peer[netlink.IFLA_IFNAME] == b"eth0\0" and peer[netlink.IFLA_NET_NS_FD] == struct.pack("=I", 7)
+    assert struct.unpack_from("=BxHiII", body)[3:] == (0, 0) == struct.unpack_from("=BxHiII", peer_info)[3:]
+
+
+def test_one_veth_request_makes_our_end_up_and_on_the_bridge_and_leaves_the_peer_down():
+    body = netlink.new_veth("mdv1", "eth0", 7, master=4, up=True)
+    assert struct.unpack_from("=BxHiII", body)[3:] == (netlink.IFF_UP, netlink.IFF_UP)  # flags, change
+    attributes = netlink.parse_attributes(body[16:])
+    assert attributes[netlink.IFLA_MASTER] == struct.pack("=I", 4)
+    info = netlink.parse_attributes(attributes[netlink.IFLA_LINKINFO])
+    peer_info = netlink.parse_attributes(info[netlink.IFLA_INFO_DATA])[netlink.VETH_INFO_PEER]
+    assert struct.unpack_from("=BxHiII", peer_info)[3:] == (0, 0)  # up before it is paired: ENOTCONN
+
+
+def test_a_link_answer_gives_index_name_and_the_veths_peer():
+    body = netlink.link_message(9, 0, 0, netlink.attribute(netlink.IFLA_IFNAME, b"mdv0ad50002\0"),
+                                netlink.attribute(netlink.IFLA_LINK, struct.pack("=I", 2)))
+    assert netlink.parse_link(body) == (9, "mdv0ad50002", 2)
+    assert netlink.parse_link(netlink.link_message(1, 0, 0, netlink.attribute(netlink.IFLA_IFNAME, b"lo\0"))) == (1, "lo", None)
+
+
+def test_the_lease_is_the_veths_name():
+    assert host_end("10.213.0.2") == "mdv0ad50002" and len(host_end("255.255.255.254")) <= 15  # IFNAMSIZ - 1
+    assert leased_address("mdv0ad50002") == "10.213.0.2"
+    for other in ("lo", "eth0", "moby-dick0", "mdv0ad5000", "mdv0ad500021", "mdv0AD50002", "mdvzzzzzzzz", "xdv0ad50002"):
+        assert leased_address(other) is None, other
+    assert leased(["lo", "moby-dick0", "mdv0ad50002", "mdv0ad50004"]) == {"10.213.0.2", "10.213.0.4"}
+
+
+@given(st.integers(0, 0xFFFFFFFF))
+def test_every_address_names_a_veth_that_names_it_back(value):
+    address = ".".join(str((value >> shift) & 0xFF) for shift in (24, 16, 8, 0))
+    assert leased_address(host_end(address)) == address
+
+
+class _KernelSocket:
+    """A netlink socket's fake: records what was sent and answers each request as the kernel does, with an
+    NLMSG_ERROR (0, or -errno), after the echoes asked for. ``sends``: for each sendto in turn, a dict
+    {request's index in it: errno, or a list of bodies to echo before a 0}."""
+
+    def __init__(self, *sends):
+        self.sent, self.sends, self.replies = [], list(sends), []
+
+    def sendto(self, data, address):
+        self.sent.append(data)
+        script = self.sends.pop(0) if self.sends else {}
+        offset, number = 0, 0
+        while offset < len(data):
+            length, kind, flags, sequence, _ = struct.unpack_from("=IHHII", data, offset)
+            answer = script.get(number, 0)
+            for body in answer if isinstance(answer, list) else ():
+                self.replies.append(struct.pack("=IHHII", 16 + len(body), netlink.RTM_NEWLINK, 0, sequence, 1) + body)
+            errno = answer if isinstance(answer, int) else 0
+            error = struct.pack("=i", -errno) + data[offset:offset + 16]
+            self.replies.append(struct.pack("=IHHII", 16 + len(error), netlink.NLMSG_ERROR, 0, sequence, 1) + error)
+            offset, number = offset + length, number + 1
+
+    def recv(self, size):
+        return self.replies.pop(0)  # one message a datagram: the reader must loop
+
+    def close(self):
+        pass
+
+
+def _door(fake):
+    door = netlink.Netlink.__new__(netlink.Netlink)
+    door._socket, door._sequence = fake, 0
+    return door
+
+
+def test_a_batch_is_one_send_and_the_first_refusal_is_raised_after_every_answer():
+    fake = _KernelSocket({1: 17, 2: 22})
+    door = _door(fake)
+    with pytest.raises(netlink.NetlinkError) as refused:
+        door.batch([(netlink.RTM_NEWLINK, netlink.change_link(1, up=True), 0, "lo up"),
+                    (netlink.RTM_NEWADDR, netlink.new_address(2, "10.213.0.2", 24), 0, "address"),
+                    (netlink.RTM_NEWROUTE, netlink.new_default_route("10.213.0.1", 2), 0, "route")])
+    assert len(fake.sent) == 1 and refused.value.errno == 17 and "address" in str(refused.value)
+    assert fake.replies == []  # every answer was read: the next request will not find stale ones
+    assert door.request(netlink.RTM_NEWLINK, netlink.change_link(1, up=True)) == []
+
+
+def test_an_address_taken_in_a_race_is_skipped_for_the_next():
+    echoed = netlink.link_message(8, 0, 0, netlink.attribute(netlink.IFLA_IFNAME, b"mdv0ad50004\0"),
+                                  netlink.attribute(netlink.IFLA_LINK, struct.pack("=I", 2)))
+    fake = _KernelSocket({0: 17}, {0: [echoed]})  # 10.213.0.3: EEXIST (another runtime was first); .4 made
+    step = ConnectToBridge(Network())
+    step.lease.bridge, step.lease.taken = 4, {"10.213.0.2"}
+    assert step._take_an_address(_door(fake), 7) == 2 and step.lease.address == "10.213.0.4"
+    names = [netlink.parse_attributes(sent[32:])[netlink.IFLA_IFNAME] for sent in fake.sent]
+    assert names == [b"mdv0ad50003\0", b"mdv0ad50004\0"]  # .2 was held when it looked: never tried
+
+
+def test_a_full_subnet_is_one_clear_error():
+    from moby_dick.errors import MobyError
+
+    step = ConnectToBridge(Network(subnet="192.168.7.0/30"))
+    step.lease.bridge, step.lease.taken = 4, set()
+    with pytest.raises(MobyError, match="every address of 192.168.7.0/30 is taken"):
+        step._take_an_address(_door(_KernelSocket({0: 17})), 7)
 
 
 def test_an_address_request_carries_local_and_broadcast():
@@ -48,12 +150,10 @@ def test_an_address_request_carries_local_and_broadcast():
     assert attributes[netlink.IFA_BROADCAST] == socket.inet_aton("10.213.0.255")
 
 
-def test_subnets_gateway_and_the_lowest_free_address():
+def test_subnets_and_gateway():
     assert parse_subnet("10.213.0.0/24") == (struct.unpack("!I", socket.inet_aton("10.213.0.0"))[0], 24)
     assert gateway("10.213.0.0/24") == "10.213.0.1"
     assert list(candidates("192.168.7.0/30")) == ["192.168.7.2"]
-    assert first_free("10.213.0.0/24", {"10.213.0.2", "10.213.0.4"}) == "10.213.0.3"
-    assert first_free("192.168.7.0/30", {"192.168.7.2"}) is None  # full
     for bad in ("10.213.0.1/24", "10.213.0/24", "10.213.0.0", "10.213.0.0/31", "x/24", "10.213.0.0/7"):
         assert subnet_problems(bad), bad
 
