@@ -92,6 +92,9 @@ def _monitor(root: str, container_id: str, config, name, command: str, report: i
     from . import lifecycle
     from .syscalls import KERNEL
 
+    import gc
+
+    gc.enable()  # the monitor lives as long as its container (the launcher turned the collector off)
     code = 0
     try:
         os.setsid()

@@ -185,8 +185,10 @@ class CallFunction(Record):
     talks = True
 
     def exchange(self, kernel, channel) -> None:
+        import gc
         import pickle
 
+        gc.enable()  # the caller's code, as long as it likes (child_main turned the collector off)
         channel.send("value", pickle.dumps(self.function()))
 
     def __str__(self) -> str:

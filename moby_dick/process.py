@@ -101,6 +101,9 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_
     """Runs in the forked child; never returns. ``stdio`` holds fds for 0, 1, 2 (None: inherit).
     ``parent_alive``: how to tell the runtime still lives when ``getppid()`` cannot (the child is PID 1
     of a PID namespace the runtime unshared for it: see pid.ForkChildIntoPidNamespace)."""
+    import gc
+
+    gc.disable()  # a collection here would write to every object the child shares with its parent
     code = 125
     try:
         try:

@@ -13,6 +13,8 @@ def test_the_launcher_starts_python_isolated_without_site_and_says_where_moby_di
     assert lines[0] == "#!/opt/venv/bin/python -IS"  # one word after the interpreter: Linux passes one argument
     assert "sys.path[:0] = ['/src']" in lines and "sys.path += ['/opt/venv/lib/site-packages']" in lines
     assert lines[-2:] == ["from moby_dick.cli import entry", "entry()"]
+    assert lines.index("gc.disable()  # one command's process: no cycle collection (see moby_dick/launcher.py)") \
+        < lines.index("from moby_dick.cli import entry")  # before the imports, whose objects it would walk
 
 
 def test_written_launchers_run_from_their_directory_with_the_environment_ignored(tmp_path):
