@@ -510,17 +510,26 @@ class MountCgroupFs(Record):
     __slots__ = ("target", "mounts")
 
     def apply(self, kernel) -> None:
-        from .mounts import InRoot, mount_on
+        from .mounts import mount_on, mount_on_descriptor
         from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
 
         flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-        if len(self.mounts) > 1 or self.mounts[0][0]:  # v1: a tmpfs to hold one directory per hierarchy
-            mount_on(kernel, self.target, "moby-dick-cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755")
-        for subdirectory, fstype, options in self.mounts:
-            target = self.target
-            if subdirectory:
-                target = InRoot(target.root, target.path.rstrip("/") + "/" + subdirectory)
-            mount_on(kernel, target, fstype, fstype, flags, options)
+        if len(self.mounts) == 1 and not self.mounts[0][0]:  # v2: the one hierarchy, right there
+            _, fstype, options = self.mounts[0]
+            mount_on(kernel, self.target, fstype, fstype, flags, options)
+            return
+        # v1: a fresh tmpfs holds one directory per hierarchy, each made relative to one descriptor of it
+        mount_on(kernel, self.target, "moby-dick-cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755")
+        tmpfs = kernel.open_in_root(self.target.root, self.target.path)
+        try:
+            for subdirectory, fstype, options in self.mounts:
+                fd = kernel.make_at(tmpfs, subdirectory, "dir")
+                try:
+                    mount_on_descriptor(kernel, fd, f"{self.target}/{subdirectory}", fstype, fstype, flags, options)
+                finally:
+                    kernel.close(fd)
+        finally:
+            kernel.close(tmpfs)
 
     def __str__(self) -> str:
         return f'mount the cgroup hierarchies read-only under "{self.target}": ' + ", ".join(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 
-from .mounts import InRoot, mount_on
+from .mounts import InRoot, mount_on, mount_on_descriptor
 from .records import Record
 from .syscalls import (MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
                        MS_REMOUNT)
@@ -72,19 +72,32 @@ class BindRoot(Record):
 
 class MountDev(Record):
     """Step: a minimal ``/dev``: tmpfs, the harmless host devices bound in, a new devpts, shm, links.
-    Every node is looked up inside the root again after the tmpfs is mounted, so it lands in the tmpfs."""
+    The fresh tmpfs is looked up inside the root once, after it is mounted, and everything is made
+    relative to that one descriptor (``openat``/``mkdirat``/``symlinkat`` with O_NOFOLLOW): the tmpfs is
+    empty and the container has not started, so no name in it can be anything but what this step made."""
 
     __slots__ = ("target",)
 
     def apply(self, kernel) -> None:
         mount_on(kernel, self.target, "moby-dick-dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755")
-        for name in DEVICES:
-            mount_on(kernel, _below(self.target, name), f"/dev/{name}", None, MS_BIND, None, make="file")
-        mount_on(kernel, _below(self.target, "pts"), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                 "newinstance,ptmxmode=0666,mode=0620")
-        mount_on(kernel, _below(self.target, "shm"), "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-        for name, link in DEV_LINKS.items():
-            kernel.symlink_in_root(self.target.root, _below(self.target, name).path, link)
+        dev = kernel.open_in_root(self.target.root, self.target.path)
+        try:
+            for name in DEVICES:
+                self._mount_in(kernel, dev, name, "file", f"/dev/{name}", None, MS_BIND, None)
+            self._mount_in(kernel, dev, "pts", "dir", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                           "newinstance,ptmxmode=0666,mode=0620")
+            self._mount_in(kernel, dev, "shm", "dir", "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+            for name, link in DEV_LINKS.items():
+                kernel.symlink_at(dev, name, link)
+        finally:
+            kernel.close(dev)
+
+    def _mount_in(self, kernel, dev: int, name: str, make: str, source, fstype, flags, data) -> None:
+        fd = kernel.make_at(dev, name, make)
+        try:
+            mount_on_descriptor(kernel, fd, str(_below(self.target, name)), source, fstype, flags, data)
+        finally:
+            kernel.close(fd)
 
     def __str__(self) -> str:
         return (f'mount tmpfs on "{self.target}"; bind /dev/{{{",".join(DEVICES)}}}; '

@@ -68,10 +68,14 @@ class Kernel:
     def prepare(self) -> None:
         """Load libc and look up every function now, in the parent: done once, instead of in each
         forked child (importing the binding there cost ~10 ms per container)."""
+        from . import libc
+
         lib = self._lib()
         for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root", "syscall",
                      "close_range", "capset", "setdomainname"):
             getattr(lib, name)  # CDLL caches the function pointer on first access
+        # and the array types openat2 and capset build (ctypes makes a class per length, once): ~20-30 us each
+        libc.c_uint64 * 3, libc.c_uint32 * 2, libc.c_uint32 * 6  # noqa: B018
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
         if result == -1:
@@ -149,22 +153,14 @@ class Kernel:
         root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             if Kernel._openat2_usable:
-                from . import libc
-
-                # EAGAIN: a rename or mount somewhere on the system raced the resolution of a ".."; the kernel
-                # refused rather than risk an escape, and openat2(2) says to retry (a busy machine does this)
-                for _ in range(64):
-                    fd = self._openat2(root_fd, path)
-                    if fd >= 0:
-                        return fd
-                    error = libc.get_errno()
-                    if error != 11:
-                        break
-                if error == 11:  # still racing: the component walk is as safe, only slower
-                    return walk_in_root(root_fd, path, make)
+                fd, error = self._resolve(root_fd, path)
+                if fd >= 0:
+                    return fd
+                if error == 2 and make is not None:  # ENOENT: usually only the last component is missing
+                    return self._make_last(root_fd, path, make)
                 if error in (38, 1):  # ENOSYS, EPERM (a seccomp filter): walk from now on
                     Kernel._openat2_usable = False
-                elif error != 2 or make is None:  # ENOENT is for the walk to create
+                elif error != 11:  # EAGAIN, still racing: the component walk is as safe, only slower
                     raise SyscallError("openat2", error, f"{root.rstrip('/')}/{path.lstrip('/')}")
             return walk_in_root(root_fd, path, make)
         except OSError as error:
@@ -174,12 +170,74 @@ class Kernel:
         finally:
             os.close(root_fd)
 
+    def _resolve(self, root_fd: int, path: str) -> tuple[int, int]:
+        """openat2(RESOLVE_IN_ROOT) -> (descriptor or -1, errno). EAGAIN: a rename or mount somewhere on the
+        system raced the resolution of a ".."; the kernel refused rather than risk an escape, and openat2(2)
+        says to retry (a busy machine does this)."""
+        from . import libc
+
+        error = 0
+        for _ in range(64):
+            fd = self._openat2(root_fd, path)
+            if fd >= 0:
+                return fd, 0
+            error = libc.get_errno()
+            if error != 11:
+                break
+        return -1, error
+
+    def _make_last(self, root_fd: int, path: str, make: str) -> int:
+        """``path``'s parent resolved inside the root and its last component made there
+        (:meth:`make_at`): four syscalls where the walk from the root needs two per component. Anything
+        else (the parent missing too, the name a symlink the image placed) goes to :func:`walk_in_root`,
+        which follows links inside the root."""
+        parent, _, name = path.rstrip("/").rpartition("/")
+        if name in ("", ".", ".."):
+            return walk_in_root(root_fd, path, make)
+        parent_fd, _ = self._resolve(root_fd, parent or "/")
+        if parent_fd < 0:
+            return walk_in_root(root_fd, path, make)
+        try:
+            return self.make_at(parent_fd, name, make)
+        except OSError:  # ELOOP (a symlink), EEXIST (a dangling link, a file for a dir): the careful way
+            return walk_in_root(root_fd, path, make)
+        finally:
+            os.close(parent_fd)
+
+    def make_at(self, dir_fd: int, name: str, make: str) -> int:
+        """Create ``name`` in the directory ``dir_fd`` if missing (``mkdirat(2)`` for "dir",
+        ``openat(O_CREAT | O_NOFOLLOW)`` for "file") and return an O_PATH descriptor of it, opened with
+        O_NOFOLLOW; a symlink is refused (ELOOP). ``name`` is one component."""
+        if make == "file":
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd))
+        else:
+            try:
+                os.mkdir(name, 0o755, dir_fd=dir_fd)
+            except FileExistsError:
+                pass  # a directory already: checked below
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        if (os.fstat(fd).st_mode & 0o170000) == 0o120000:  # S_IFLNK
+            os.close(fd)
+            raise OSError(40, os.strerror(40), name)  # ELOOP
+        return fd
+
+    def symlink_at(self, dir_fd: int, name: str, target: str) -> None:
+        """``symlinkat(2)``: ``name`` in the directory ``dir_fd``, pointing at ``target``."""
+        try:
+            os.symlink(target, name, dir_fd=dir_fd)
+        except OSError as error:
+            raise SyscallError("symlinkat", error.errno, name) from None
+
     _openat2_usable = True  # False once the kernel said it has no openat2
+    _openat2_number = None  # the syscall's number on this machine, looked up once
 
     def _openat2(self, root_fd: int, path: str) -> int:
         from . import libc
 
-        number = _OPENAT2.get(os.uname().machine, None if os.uname().machine.startswith("mips") else 437)
+        number = Kernel._openat2_number
+        if number is None:
+            machine = os.uname().machine
+            number = Kernel._openat2_number = _OPENAT2.get(machine, None if machine.startswith("mips") else 437)
         if number is None:
             Kernel._openat2_usable = False
             return -1

@@ -74,6 +74,14 @@ class RecordingKernel:
     def symlink_in_root(self, root: str, path: str, target: str) -> None:
         self._record("symlink_in_root", root, path, target, path=path)
 
+    def make_at(self, dir_fd: int, name: str, make: str) -> int:
+        self._record("make_at", dir_fd, name, make, path=f"{self.opened.get(dir_fd, dir_fd)}/{name}")
+        self.opened[self.next_fd] = f"{self.opened.get(dir_fd, dir_fd)}/{name}"
+        return self.next_fd
+
+    def symlink_at(self, dir_fd: int, name: str, target: str) -> None:
+        self._record("symlink_at", dir_fd, name, target, path=name)
+
     def open_gate(self, fd: int) -> int:
         self._record("open_gate", fd)
         return self.next_fd

@@ -25,13 +25,15 @@ def calls(spec):
     runtime.send("go")
     the_plan = plan(spec)
     run_steps(the_plan.child + the_plan.init, kernel, container)
-    recorded, opened = [], None
+    recorded, opened, directory = [], None, None
     for call in kernel.calls:
         if call[0] == "open_in_root":
-            opened = call[1].rstrip("/") + "/" + call[2].lstrip("/")
+            opened = directory = call[1].rstrip("/") + "/" + call[2].lstrip("/")
+        if call[0] == "make_at":  # made in the directory opened last (/dev's fresh tmpfs)
+            opened = f"{directory}/{call[2]}"
         if call[0] == "mount" and call[2] == f"/proc/self/fd/{kernel.next_fd}":
             call = call[:2] + (opened,) + call[3:]
-        if call[0] not in ("prctl", "pipe_has_writer", "close", "open_in_root"):
+        if call[0] not in ("prctl", "pipe_has_writer", "close", "open_in_root", "make_at"):
             recorded.append(call)
     return recorded
 
@@ -66,7 +68,13 @@ def test_every_path_inside_the_root_is_opened_inside_it_and_mounted_through_its_
     the_plan = plan(ContainerSpec(("sh",), rootfs=ROOTFS, volumes=("/etc:/evil/sub",), tmpfs=("/scratch",)))
     run_steps(the_plan.child + the_plan.init, kernel, container)
     opened = [call[2] for call in kernel.calls if call[0] == "open_in_root"]
-    assert {"/proc", "/dev", "/dev/null", "/dev/pts", "/sys", "/tmp", "/evil/sub", "/scratch"} <= set(opened)
+    assert {"/proc", "/dev", "/sys", "/tmp", "/evil/sub", "/scratch"} <= set(opened)
+    # /dev's nodes are made in the fresh tmpfs, relative to its one descriptor (opened inside the root)
+    made, directory = [], None
+    for call in kernel.calls:
+        directory = call[2] if call[0] == "open_in_root" else directory
+        made += [f"{directory}/{call[2]}"] if call[0] == "make_at" else []
+    assert made[:7] == ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/pts"]
     root = ROOTFS + "/merged"
     pivot = kernel.names().index("pivot_root")
     assert all(call[1] == root for call in kernel.calls[:pivot] if call[0] == "open_in_root")
@@ -76,7 +84,7 @@ def test_every_path_inside_the_root_is_opened_inside_it_and_mounted_through_its_
     # after the root's own mounts, no mount names a host path as its target: only descriptors
     targets = {call[2] for call in jail_mounts if call[2] not in ("/", ROOTFS, root)}
     assert targets == {f"/proc/self/fd/{kernel.next_fd}"}
-    assert ("symlink_in_root", root, "/dev/fd", "/proc/self/fd") in kernel.calls
+    assert ("symlink_at", kernel.next_fd, "fd", "/proc/self/fd") in kernel.calls
 
 
 def test_read_only_jail_binds_the_rootfs_and_remounts_ro_after_the_pivot():
