@@ -300,12 +300,15 @@ class Cgroup:
             for controller, files in writes.items():
                 if controller not in self.dirs:
                     raise MobyError(f"the {controller or 'unified'} cgroup controller is not available here")
-                for key, text in files.items():
-                    name = key.split("#")[0]  # "devices.allow#3": one of several writes to one file
+                for name, texts in _runs(files):
                     path = os.path.join(self.dirs[controller], name)
                     try:
-                        self.kernel.write_file(path, text)
+                        if len(texts) == 1:
+                            self.kernel.write_file(path, texts[0])
+                        else:
+                            self.kernel.write_each(path, texts)
                     except OSError as error:
+                        text = getattr(error, "text", texts[0])
                         raise MobyError(f'cannot set {name} to {text} in "{self.dirs[controller]}": '
                                         f"{error.strerror}") from None
         except BaseException:
@@ -402,6 +405,19 @@ class Cgroup:
                     _rmdir_quietly(parent, self.kernel)
                 return
             time.sleep(0.01)
+
+
+def _runs(files: dict) -> list:
+    """{file or "file#N": text} -> [(file, [text, ...])], the writes to one file in a row kept together
+    ("devices.allow#3" is one of several writes to devices.allow), in order. Pure."""
+    runs: list = []
+    for key, text in files.items():
+        name = key.split("#")[0]
+        if runs and runs[-1][0] == name:
+            runs[-1][1].append(text)
+        else:
+            runs.append((name, [text]))
+    return runs
 
 
 def _write(kernel, path: str, text: str) -> None:

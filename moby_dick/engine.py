@@ -88,6 +88,23 @@ def run_detached(spec, name: str | None = None, root: str = ROOT, remove: bool =
     return container_id
 
 
+def _record_exit(state, exit_code: int) -> None:
+    """Write the exit status into the container's state, under its lock: an ``rm -f`` holds that lock
+    from the kill to the last file it removes, so the status is written before it starts or not at
+    all (after it, the directory is gone), never into a directory being emptied."""
+    try:
+        lock = state.lock()
+    except OSError:
+        return  # removed with -f meanwhile
+    try:
+        with open(os.path.join(state.dir, "exit"), "w") as file:
+            file.write(str(exit_code))
+    except OSError:
+        pass  # removed while this waited for the lock
+    finally:
+        os.close(lock)
+
+
 def _monitor(root: str, container_id: str, config, name, command: str, report: int, remove: bool = False) -> None:
     from . import lifecycle
     from .syscalls import KERNEL
@@ -133,11 +150,7 @@ def _monitor(root: str, container_id: str, config, name, command: str, report: i
             copy_until_end(master, log)  # EIO once the last process holding the pty is gone
         _, status = os.waitpid(state.pid, 0)
         exit_code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        try:
-            with open(os.path.join(state.dir, "exit"), "w") as file:
-                file.write(str(exit_code))
-        except OSError:
-            pass  # removed with -f meanwhile
+        _record_exit(state, exit_code)
         if remove:
             rm(container_id, force=True, root=root)
     except BaseException:

@@ -10,7 +10,7 @@ runtime-spec's ``maskedPaths``/``readonlyPaths``/``sysctl`` (config-linux.md).
 from __future__ import annotations
 
 from .errors import SyscallError
-from .mounts import InRoot, mount_on, mount_on_descriptor
+from .mounts import mount_on_descriptor
 from .records import Record
 from .syscalls import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
 
@@ -24,18 +24,18 @@ class MaskPaths(Record):
     __slots__ = ("paths",)
 
     def apply(self, kernel) -> None:
-        for path in self.paths:
-            fd = _open_if_present(kernel, path)
-            if fd is None:
-                continue
-            try:  # one lookup: the mount goes onto the very file or directory that was looked at
+        opened = kernel.open_each_in_root("/", self.paths)  # one lookup each: the mount goes onto what was looked at
+        try:
+            for path, fd in zip(self.paths, opened):
+                if fd is None:
+                    continue
                 if kernel.is_directory_fd(fd):
                     mount_on_descriptor(kernel, fd, path, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                         "size=0,mode=0000")
                 else:
                     mount_on_descriptor(kernel, fd, path, "/dev/null", None, MS_BIND, None)
-            finally:
-                kernel.close(fd)
+        finally:
+            _close_all(kernel, opened)
 
     def __str__(self) -> str:
         return "mask " + ", ".join(self.paths) + " (/dev/null over files, an empty ro tmpfs over directories)"
@@ -47,35 +47,33 @@ class ReadOnlyPaths(Record):
     __slots__ = ("paths",)
 
     def apply(self, kernel) -> None:
-        for path in self.paths:
-            fd = _open_if_present(kernel, path)
-            if fd is None:
-                continue
-            try:
-                mount_on_descriptor(kernel, fd, path, path, None, MS_BIND | MS_REC, None)
-            finally:
-                kernel.close(fd)
-            # the remount looks the path up again: the descriptor still names what lies under the bind
-            mount_on(kernel, InRoot("/", path), None, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
-                     | MS_NODEV | MS_NOEXEC, None)
+        opened = kernel.open_each_in_root("/", self.paths)
+        try:
+            present = tuple(path for path, fd in zip(self.paths, opened) if fd is not None)
+            for path, fd in zip(self.paths, opened):
+                if fd is not None:
+                    mount_on_descriptor(kernel, fd, path, path, None, MS_BIND | MS_REC, None)
+        finally:
+            _close_all(kernel, opened)
+        # the remount looks each path up again: the first descriptors still name what lies under the binds
+        binds = kernel.open_each_in_root("/", present)
+        try:
+            for path, fd in zip(present, binds):
+                if fd is None:
+                    raise SyscallError("openat2", ENOENT, path)  # bound a moment ago: something is wrong
+                mount_on_descriptor(kernel, fd, path, None, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+                                    | MS_NODEV | MS_NOEXEC, None)
+        finally:
+            _close_all(kernel, binds)
 
     def __str__(self) -> str:
         return "read-only " + ", ".join(self.paths) + " (bind onto itself, remount MS_RDONLY)"
 
 
-def _open_if_present(kernel, path: str) -> int | None:
-    """An O_PATH descriptor of ``path`` resolved inside the container's root (after pivot_root, ``/``),
-    or None when it does not exist: nothing to hide. Most of the lists are paths this kernel may not
-    have (/proc/timer_stats, /proc/sched_debug ...): a plain ``access(2)`` says so in one syscall; it
-    only decides whether to look, the descriptor that is mounted on comes from the lookup inside the root."""
-    if not kernel.exists(path):
-        return None
-    try:
-        return kernel.open_in_root("/", path)
-    except SyscallError as error:
-        if error.errno == ENOENT:
-            return None
-        raise
+def _close_all(kernel, descriptors) -> None:
+    for fd in descriptors:
+        if fd is not None:
+            kernel.close(fd)
 
 
 class SetSysctls(Record):

@@ -122,6 +122,21 @@ class Kernel:
         finally:
             os.close(fd)
 
+    def write_each(self, path: str, texts) -> None:
+        """One ``open(2)``, then one ``write(2)`` per text: a cgroup v1 ``devices.allow`` takes one rule per
+        write, and a dozen rules need not open the file a dozen times."""
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            for text in texts:
+                try:
+                    os.write(fd, text.encode())
+                except OSError as error:
+                    failed = SyscallError("write", error.errno, path)
+                    failed.text = text  # which of the writes the kernel refused
+                    raise failed from None
+        finally:
+            os.close(fd)
+
     def touch(self, path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
@@ -272,9 +287,30 @@ class Kernel:
         except OSError as error:
             raise SyscallError("mknod", error.errno, path) from None
 
-    def exists(self, path: str) -> bool:
-        """access(2) with F_OK: the path names something (a link is followed)."""
-        return os.access(path, os.F_OK)
+    def open_each_in_root(self, root: str, paths) -> list:
+        """:meth:`open_in_root` for each of ``paths`` with one descriptor of ``root``: an O_PATH descriptor
+        each, or None for a path that does not exist (ENOENT: nothing to mount on). The masked-path lists
+        name many paths a kernel may lack (/proc/timer_stats, /proc/sched_debug ...)."""
+        found: list = []
+        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for path in paths:
+                fd, error = self._resolve(root_fd, path) if Kernel._openat2_usable else (-1, 0)
+                if fd < 0 and error != 2:  # no openat2 here, or still racing: the careful one-path way
+                    try:
+                        fd = self.open_in_root(root, path)
+                    except SyscallError as failure:
+                        if failure.errno != 2:
+                            raise
+                found.append(fd if fd >= 0 else None)
+        except BaseException:
+            for fd in found:
+                if fd is not None:
+                    os.close(fd)
+            raise
+        finally:
+            os.close(root_fd)
+        return found
 
     def is_directory_fd(self, fd: int) -> bool:
         """fstat(2) of a descriptor (an O_PATH one too): a directory?"""

@@ -95,10 +95,12 @@ class RecordingKernel:
     def mknod(self, path: str, mode: int, device: int) -> None:
         self._record("mknod", path, mode, device, path=path)
 
-    def exists(self, path: str) -> bool:
-        """The fake's file system has every path (its open_in_root fails only when told to)."""
-        self._record("exists", path)
-        return True
+    def open_each_in_root(self, root: str, paths) -> list:
+        """The fake's file system has every path (an open fails only when told to)."""
+        self._record("open_each_in_root", root, tuple(paths), path=root)
+        for path in paths:
+            self.opened[self.next_fd] = path
+        return [self.next_fd for _ in paths]
 
     def is_directory_fd(self, fd: int) -> bool:
         """The fake's file system: names with a dot, and /proc/k*, are files; the rest directories."""
@@ -161,6 +163,10 @@ class RecordingKernel:
 
     def write_file(self, path: str, text: str) -> None:
         self._record("write_file", path, text, path=path)
+
+    def write_each(self, path: str, texts) -> None:
+        for text in texts:
+            self._record("write_file", path, text, path=path)  # as the kernel sees it: one write each
 
     def touch(self, path: str) -> None:
         self._record("touch", path, path=path)
