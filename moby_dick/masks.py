@@ -24,56 +24,58 @@ class MaskPaths(Record):
     __slots__ = ("paths",)
 
     def apply(self, kernel) -> None:
-        opened = kernel.open_each_in_root("/", self.paths)  # one lookup each: the mount goes onto what was looked at
+        root = kernel.open_root("/")  # one descriptor of the root; each path looked up right before its mount
         try:
-            for path, fd in zip(self.paths, opened):
+            for path in self.paths:
+                fd = kernel.lookup(root, path)
                 if fd is None:
                     continue
-                if kernel.is_directory_fd(fd):
-                    mount_on_descriptor(kernel, fd, path, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                        "size=0,mode=0000")
-                else:
-                    mount_on_descriptor(kernel, fd, path, "/dev/null", None, MS_BIND, None)
+                try:  # one lookup: the mount goes onto the very file or directory that was looked at
+                    if kernel.is_directory_fd(fd):
+                        mount_on_descriptor(kernel, fd, path, "tmpfs", "tmpfs",
+                                            MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0000")
+                    else:
+                        mount_on_descriptor(kernel, fd, path, "/dev/null", None, MS_BIND, None)
+                finally:
+                    kernel.close(fd)
         finally:
-            _close_all(kernel, opened)
+            kernel.close(root)
 
     def __str__(self) -> str:
         return "mask " + ", ".join(self.paths) + " (/dev/null over files, an empty ro tmpfs over directories)"
 
 
 class ReadOnlyPaths(Record):
-    """Step: bind each path onto itself, then remount the bind read-only."""
+    """Step: bind each path onto itself, then remount the bind read-only (a path at a time: a later
+    path inside an earlier one is looked up in the earlier one's bind)."""
 
     __slots__ = ("paths",)
 
     def apply(self, kernel) -> None:
-        opened = kernel.open_each_in_root("/", self.paths)
+        root = kernel.open_root("/")
         try:
-            present = tuple(path for path, fd in zip(self.paths, opened) if fd is not None)
-            for path, fd in zip(self.paths, opened):
-                if fd is not None:
+            for path in self.paths:
+                fd = kernel.lookup(root, path)
+                if fd is None:
+                    continue
+                try:
                     mount_on_descriptor(kernel, fd, path, path, None, MS_BIND | MS_REC, None)
-        finally:
-            _close_all(kernel, opened)
-        # the remount looks each path up again: the first descriptors still name what lies under the binds
-        binds = kernel.open_each_in_root("/", present)
-        try:
-            for path, fd in zip(present, binds):
+                finally:
+                    kernel.close(fd)
+                # the remount looks the path up again: the descriptor still names what lies under the bind
+                fd = kernel.lookup(root, path)
                 if fd is None:
                     raise SyscallError("openat2", ENOENT, path)  # bound a moment ago: something is wrong
-                mount_on_descriptor(kernel, fd, path, None, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
-                                    | MS_NODEV | MS_NOEXEC, None)
+                try:
+                    mount_on_descriptor(kernel, fd, path, None, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+                                        | MS_NODEV | MS_NOEXEC, None)
+                finally:
+                    kernel.close(fd)
         finally:
-            _close_all(kernel, binds)
+            kernel.close(root)
 
     def __str__(self) -> str:
         return "read-only " + ", ".join(self.paths) + " (bind onto itself, remount MS_RDONLY)"
-
-
-def _close_all(kernel, descriptors) -> None:
-    for fd in descriptors:
-        if fd is not None:
-            kernel.close(fd)
 
 
 class SetSysctls(Record):

@@ -74,8 +74,10 @@ class Kernel:
         for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root", "syscall",
                      "close_range", "capset", "setdomainname"):
             getattr(lib, name)  # CDLL caches the function pointer on first access
-        # and the array types openat2 and capset build (ctypes makes a class per length, once): ~20-30 us each
-        libc.c_uint64 * 3, libc.c_uint32 * 2, libc.c_uint32 * 6  # noqa: B018
+        # and the array types capset builds (ctypes makes a class per length, once: ~20-30 us each), and
+        # openat2's binding, which each child would otherwise make for itself
+        libc.c_uint32 * 2, libc.c_uint32 * 6  # noqa: B018
+        self._bind_openat2()
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
         if result == -1:
@@ -245,10 +247,9 @@ class Kernel:
 
     _openat2_usable = True  # False once the kernel said it has no openat2
     _openat2_number = None  # the syscall's number on this machine, looked up once
+    _openat2_call = _openat2_how = None  # its typed binding and its open_how, made once (prepare())
 
     def _openat2(self, root_fd: int, path: str) -> int:
-        from . import libc
-
         number = Kernel._openat2_number
         if number is None:
             machine = os.uname().machine
@@ -256,9 +257,20 @@ class Kernel:
         if number is None:
             Kernel._openat2_usable = False
             return -1
+        if Kernel._openat2_call is None:
+            self._bind_openat2()
+        _, address, size = Kernel._openat2_how
+        return Kernel._openat2_call(number, root_fd, os.fsencode(path), address, size)
+
+    def _bind_openat2(self) -> None:
+        """``long syscall(long, int dirfd, const char *, struct open_how *, size_t)``, typed, and the one
+        ``open_how`` every call passes (the kernel only reads it)."""
+        from . import libc
+
         how = (libc.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-        return self._lib().syscall(libc.c_long(number), libc.c_int(root_fd), os.fsencode(path),
-                                   libc.byref(how), libc.c_size_t(libc.sizeof(how)))
+        Kernel._openat2_how = (how, libc.addressof(how), libc.sizeof(how))
+        Kernel._openat2_call = self._lib().typed("syscall", libc.c_long, libc.c_long, libc.c_int, libc.c_char_p,
+                                                 libc.c_size_t, libc.c_size_t)
 
     def open_gate(self, fd: int) -> int:
         """Reopen the O_PATH descriptor of a fifo for writing (blocks until a reader opens it)."""
@@ -287,30 +299,28 @@ class Kernel:
         except OSError as error:
             raise SyscallError("mknod", error.errno, path) from None
 
-    def open_each_in_root(self, root: str, paths) -> list:
-        """:meth:`open_in_root` for each of ``paths`` with one descriptor of ``root``: an O_PATH descriptor
-        each, or None for a path that does not exist (ENOENT: nothing to mount on). The masked-path lists
-        name many paths a kernel may lack (/proc/timer_stats, /proc/sched_debug ...)."""
-        found: list = []
-        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    def open_root(self, root: str) -> int:
+        """An O_PATH descriptor of the directory ``root``, for :meth:`lookup` to resolve paths inside."""
         try:
-            for path in paths:
-                fd, error = self._resolve(root_fd, path) if Kernel._openat2_usable else (-1, 0)
-                if fd < 0 and error != 2:  # no openat2 here, or still racing: the careful one-path way
-                    try:
-                        fd = self.open_in_root(root, path)
-                    except SyscallError as failure:
-                        if failure.errno != 2:
-                            raise
-                found.append(fd if fd >= 0 else None)
-        except BaseException:
-            for fd in found:
-                if fd is not None:
-                    os.close(fd)
-            raise
-        finally:
-            os.close(root_fd)
-        return found
+            return os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as error:
+            raise SyscallError("open", error.errno, root) from None
+
+    def lookup(self, root_fd: int, path: str) -> int | None:
+        """:meth:`open_in_root` with a descriptor of the root the caller holds (one for a whole list of
+        paths), or None for a path that does not exist (ENOENT: nothing to mount on). The masked-path
+        lists name many paths a kernel may lack (/proc/timer_stats, /proc/sched_debug ...)."""
+        fd, error = self._resolve(root_fd, path) if Kernel._openat2_usable else (-1, 0)
+        if fd >= 0:
+            return fd
+        if error == 2:
+            return None
+        try:  # no openat2 here, or still racing: the careful one-path way
+            return self.open_in_root(f"/proc/self/fd/{root_fd}", path)
+        except SyscallError as failure:
+            if failure.errno != 2:
+                raise
+            return None
 
     def is_directory_fd(self, fd: int) -> bool:
         """fstat(2) of a descriptor (an O_PATH one too): a directory?"""

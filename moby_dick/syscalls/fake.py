@@ -95,12 +95,16 @@ class RecordingKernel:
     def mknod(self, path: str, mode: int, device: int) -> None:
         self._record("mknod", path, mode, device, path=path)
 
-    def open_each_in_root(self, root: str, paths) -> list:
-        """The fake's file system has every path (an open fails only when told to)."""
-        self._record("open_each_in_root", root, tuple(paths), path=root)
-        for path in paths:
-            self.opened[self.next_fd] = path
-        return [self.next_fd for _ in paths]
+    def open_root(self, root: str) -> int:
+        self._record("open_root", root, path=root)
+        self.opened[self.next_fd] = root
+        return self.next_fd
+
+    def lookup(self, root_fd: int, path: str) -> int | None:
+        """The fake's file system has every path (a lookup fails only when told to)."""
+        self._record("lookup", root_fd, path, path=path)
+        self.opened[self.next_fd] = path
+        return self.next_fd
 
     def is_directory_fd(self, fd: int) -> bool:
         """The fake's file system: names with a dot, and /proc/k*, are files; the rest directories."""

@@ -12,7 +12,9 @@ exactly as ``ctypes/__init__.py`` does (read it: ``CFUNCTYPE``, ``CDLL``, the si
 - ``TYPE * N`` is an array type (the C module makes and caches it);
 - a libc function is a ``CFuncPtr`` subclass instance made from ``(name, library)``: it returns a C
   int, saves ``errno`` after each call (``get_errno()`` reads it), and converts its arguments as
-  ctypes does (int -> int, bytes -> char *, None -> NULL, ``byref(x)`` -> a pointer to x).
+  ctypes does (int -> int, bytes -> char *, None -> NULL, ``byref(x)`` -> a pointer to x);
+  :meth:`Libc.typed` gives one fixed argument and result types (``argtypes``, ``restype``), so a call
+  made often converts plain ints in C instead of building a ctypes object per argument.
 
 The rest of the standard ``ctypes`` (structures, callbacks, the libseccomp binding) stays where it is
 used off the start path: :mod:`moby_dick.seccomp`, :mod:`moby_dick.devices_bpf`.
@@ -23,7 +25,7 @@ from __future__ import annotations
 from _ctypes import (FUNCFLAG_CDECL, FUNCFLAG_USE_ERRNO, CFuncPtr, _SimpleCData, addressof, byref, dlopen,
                      get_errno, sizeof)
 
-__all__ = ("c_int", "c_uint", "c_long", "c_ulong", "c_uint32", "c_uint64", "c_size_t", "c_char",
+__all__ = ("c_int", "c_uint", "c_long", "c_ulong", "c_uint32", "c_uint64", "c_size_t", "c_char", "c_char_p",
            "Libc", "addressof", "byref", "get_errno", "sizeof", "string_buffer")
 
 
@@ -32,9 +34,10 @@ def _simple_type(name: str, code: str) -> type:
     return type(name, (_SimpleCData,), {"_type_": code})
 
 
-c_int, c_uint, c_long, c_ulong, c_uint64, c_char = (
+c_int, c_uint, c_long, c_ulong, c_uint64, c_char, c_char_p = (
     _simple_type(name, code) for name, code in (("c_int", "i"), ("c_uint", "I"), ("c_long", "l"),
-                                                ("c_ulong", "L"), ("c_uint64", "Q"), ("c_char", "c")))
+                                                ("c_ulong", "L"), ("c_uint64", "Q"), ("c_char", "c"),
+                                                ("c_char_p", "z")))
 c_uint32 = c_uint  # Linux: int is 32 bits on every architecture
 c_size_t = c_ulong  # Linux: LP64 or ILP32, size_t is as wide as a long
 
@@ -58,6 +61,13 @@ class Libc:
             raise AttributeError(name)
         function = _Function((name, self))
         setattr(self, name, function)
+        return function
+
+    def typed(self, name: str, restype, *argtypes) -> _Function:
+        """Another binding of ``name`` with its argument and result types fixed (``argtypes``,
+        ``restype``): a variadic function such as ``syscall(2)`` is called with exact C types."""
+        function = _Function((name, self))
+        function.restype, function.argtypes = restype, argtypes
         return function
 
 

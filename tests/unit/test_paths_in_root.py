@@ -116,3 +116,56 @@ def test_close_all_but_leaves_exactly_the_kept_descriptors(kernel_has_close_rang
         os.close(fd)
     assert found == keep
 
+
+
+def test_a_missing_last_component_whose_name_is_a_link_out_of_the_root_is_made_inside(tmp_path):
+    root, host = make_root(tmp_path)
+    (root / "out").symlink_to(str(host / "made-here?"))  # absolute, dangling: the parent-and-name shortcut
+    before = sorted(os.listdir(host))                     # must not follow it onto the host
+    made = resolve(OPENERS["kernel"], str(root), "/out", make="dir")
+    assert made == str(root) + str(host / "made-here?") and sorted(os.listdir(host)) == before
+
+
+def test_lookup_resolves_inside_the_root_and_says_none_for_what_is_missing(tmp_path):
+    root, host = make_root(tmp_path)
+    kernel = Kernel()
+    root_fd = kernel.open_root(str(root))
+    try:
+        fd = kernel.lookup(root_fd, "/../etc")
+        assert os.readlink(f"/proc/self/fd/{fd}") == str(root / "etc")
+        os.close(fd)
+        assert kernel.lookup(root_fd, "/missing") is None
+        assert kernel.lookup(root_fd, "/evil/secret") is None  # inside the root, not the host's secret
+        assert os.path.isdir(os.path.join(root, "evil", "secret"))  # (the control: joined naively, it is there)
+        with pytest.raises(OSError) as caught:
+            kernel.lookup(root_fd, "/loop")
+        assert caught.value.errno == errno.ELOOP
+    finally:
+        os.close(root_fd)
+
+
+def test_make_at_creates_once_and_refuses_a_symlink(tmp_path):
+    kernel = Kernel()
+    directory = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for name, make in (("node", "file"), ("pts", "dir"), ("pts", "dir")):  # a directory made twice: fine
+            os.close(kernel.make_at(directory, name, make))
+        assert (tmp_path / "node").is_file() and (tmp_path / "pts").is_dir()
+        (tmp_path / "link").symlink_to("/etc")
+        with pytest.raises(OSError) as caught:
+            kernel.make_at(directory, "link", "dir")
+        assert caught.value.errno == errno.ELOOP and os.path.islink(tmp_path / "link")
+    finally:
+        os.close(directory)
+
+
+def test_read_only_paths_are_looked_up_one_at_a_time_so_a_nested_one_lands_in_its_parents_bind():
+    from moby_dick.masks import ReadOnlyPaths
+
+    kernel = RecordingKernel()
+    ReadOnlyPaths(("/ro", "/ro/sub")).apply(kernel)
+    from moby_dick.syscalls import MS_REMOUNT
+
+    steps = [call[2] if call[0] == "lookup" else ("remount" if call[4] & MS_REMOUNT else "bind")
+             for call in kernel.calls if call[0] in ("lookup", "mount")]
+    assert steps == ["/ro", "bind", "/ro", "remount", "/ro/sub", "bind", "/ro/sub", "remount"]
