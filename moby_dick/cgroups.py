@@ -24,6 +24,7 @@ import time
 
 from .errors import MobyError, UsageError
 from .records import Record
+from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "blkio", "devices", "hugetlb",
@@ -526,8 +527,7 @@ class MountCgroupFs(Record):
     __slots__ = ("target", "mounts")
 
     def apply(self, kernel) -> None:
-        from .mounts import mount_on, mount_on_descriptor
-        from .syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY
+        from .mounts import mount_on, mount_on_descriptor  # (a module: no importlib code runs in PID 1)
 
         flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
         if len(self.mounts) == 1 and not self.mounts[0][0]:  # v2: the one hierarchy, right there

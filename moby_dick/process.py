@@ -27,6 +27,7 @@ is running (or start raised the child's error). Every message is a step of the p
 
 from __future__ import annotations
 
+import gc
 import os
 
 # The C module under ``signal``: the Python wrapper builds enums, which costs ~9 ms per start.
@@ -101,8 +102,6 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_
     """Runs in the forked child; never returns. ``stdio`` holds fds for 0, 1, 2 (None: inherit).
     ``parent_alive``: how to tell the runtime still lives when ``getppid()`` cannot (the child is PID 1
     of a PID namespace the runtime unshared for it: see pid.ForkChildIntoPidNamespace)."""
-    import gc
-
     gc.disable()  # a collection here would write to every object the child shares with its parent
     code = 125
     try:
@@ -126,7 +125,8 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_
             # program must start with no blocked signals and default dispositions, as from a shell.
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
             for number in _RESET_TO_DEFAULT:
-                signal.signal(number, signal.SIG_DFL)
+                if signal.getsignal(number) != signal.SIG_DFL:  # (a sigaction(2) only where one is needed)
+                    signal.signal(number, signal.SIG_DFL)
             run_steps(the_plan.child + the_plan.init, kernel, channel)
             if the_plan.config.process.init:
                 # The init is the host's interpreter: not dumpable, so that no process of the container

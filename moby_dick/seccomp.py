@@ -97,9 +97,29 @@ PERSONALITIES = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)  # PER_LINUX, UNAME26, 
 SUBARCHES = {"SCMP_ARCH_X86_64": ("SCMP_ARCH_X86", "SCMP_ARCH_X32"), "SCMP_ARCH_AARCH64": ("SCMP_ARCH_ARM",)}
 
 
+_DEFAULTS: dict = {}  # frozenset of capabilities -> (the default profile for them, its text)
+
+
 def default_profile(capabilities=()) -> dict:
-    """docker's default semantics, for a container holding ``capabilities``, in docker's JSON format."""
-    caps = set(capabilities)
+    """docker's default semantics, for a container holding ``capabilities``, in docker's JSON format.
+    Made once per capability set in a process and shared: copy it before changing it."""
+    key = frozenset(capabilities)
+    known = _DEFAULTS.get(key)
+    if known is None:
+        profile = _default_profile(key)
+        known = _DEFAULTS[key] = (profile, repr(profile))
+    return known[0]
+
+
+def _profile_text(profile: dict) -> str:
+    """The profile written out, the cache's key: ~0.1 ms for docker's, so a default one's is kept."""
+    for known, text in _DEFAULTS.values():
+        if known is profile:
+            return text
+    return repr(profile)
+
+
+def _default_profile(caps: frozenset) -> dict:
     rules = [{"names": list(ALLOWED), "action": "SCMP_ACT_ALLOW"}]
     rules += [{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
                "args": [{"index": 0, "value": value, "op": "SCMP_CMP_EQ"}]} for value in PERSONALITIES]
@@ -270,7 +290,7 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
         from .places import cache_dir as place
 
         cache_dir = place("seccomp")
-    text = repr([profile, sorted(capabilities), _native_arch(), _COMPILER])
+    text = repr([_profile_text(profile), sorted(capabilities), _native_arch(), _COMPILER])
     known = _COMPILED.get((cache_dir, text))
     if known is not None:  # this process compiled or read it before: a fork server, a test worker
         return known

@@ -55,20 +55,29 @@ MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP beyond)
 class Kernel:
     """Real syscalls through libc. Loaded lazily: importing this module costs nothing."""
 
-    _libc = None
+    _libc = _binding = None
 
     @classmethod
     def _lib(cls):
         if cls._libc is None:
             from . import libc
 
-            cls._libc = libc.Libc()
+            cls._libc, cls._binding = libc.Libc(), libc
         return cls._libc
+
+    @classmethod
+    def _types(cls):
+        """:mod:`moby_dick.syscalls.libc` (its C types, ``byref``, ``get_errno``), imported with the library.
+        Not ``from . import libc`` in each method: in a package that runs importlib's ``_handle_fromlist``,
+        Python code whose pages a forked child would copy before its first syscall."""
+        if cls._binding is None:
+            cls._lib()
+        return cls._binding
 
     def prepare(self) -> None:
         """Load libc and look up every function now, in the parent: done once, instead of in each
         forked child (importing the binding there cost ~10 ms per container)."""
-        from . import libc
+        libc = self._types()
 
         lib = self._lib()
         for name in ("unshare", "setns", "mount", "umount2", "sethostname", "prctl", "pivot_root", "syscall",
@@ -81,7 +90,7 @@ class Kernel:
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
         if result == -1:
-            from . import libc
+            libc = self._types()
 
             raise SyscallError(syscall, libc.get_errno(), path)
         return result
@@ -191,7 +200,7 @@ class Kernel:
         """openat2(RESOLVE_IN_ROOT) -> (descriptor or -1, errno). EAGAIN: a rename or mount somewhere on the
         system raced the resolution of a ".."; the kernel refused rather than risk an escape, and openat2(2)
         says to retry (a busy machine does this)."""
-        from . import libc
+        libc = self._types()
 
         error = 0
         for _ in range(64):
@@ -265,7 +274,7 @@ class Kernel:
     def _bind_openat2(self) -> None:
         """``long syscall(long, int dirfd, const char *, struct open_how *, size_t)``, typed, and the one
         ``open_how`` every call passes (the kernel only reads it)."""
-        from . import libc
+        libc = self._types()
 
         how = (libc.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
         Kernel._openat2_how = (how, libc.addressof(how), libc.sizeof(how))
@@ -330,7 +339,7 @@ class Kernel:
         """``prctl(PR_CAPBSET_DROP, n)`` for each capability number, in one tight loop (27 calls for
         docker's set); EINVAL means a capability newer than this kernel (past CAP_LAST_CAP), and so are
         the higher numbers: the loop stops there."""
-        from . import libc
+        libc = self._types()
 
         prctl, unsigned_long = self._lib().prctl, libc.c_ulong  # a variadic long: never a bare int
         for number in sorted(numbers):
@@ -341,13 +350,13 @@ class Kernel:
                 raise SyscallError("prctl(PR_CAPBSET_DROP)", error, f"capability {number}")
 
     def prctl4(self, option: int, arg2: int, arg3: int) -> None:
-        from . import libc
+        libc = self._types()
 
         self._check(self._lib().prctl(option, libc.c_ulong(arg2), libc.c_ulong(arg3), 0, 0), "prctl")
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         """capset(2), _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set."""
-        from . import libc
+        libc = self._types()
 
         header = (libc.c_uint32 * 2)(0x20080522, 0)
         data = (libc.c_uint32 * 6)(effective & 0xFFFFFFFF, permitted & 0xFFFFFFFF, inheritable & 0xFFFFFFFF,
@@ -364,7 +373,7 @@ class Kernel:
 
     def install_seccomp(self, program: bytes) -> None:
         """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &(struct sock_fprog){len, filter})."""
-        from . import libc
+        libc = self._types()
 
         # struct sock_fprog {unsigned short len; struct sock_filter *filter;}: the length padded to a
         # pointer's alignment, as two machine words (a class built once is ~0.1 ms; this is none)
@@ -375,7 +384,7 @@ class Kernel:
     def close_all_but(self, keep) -> None:
         """Close every descriptor of this process except ``keep``: ``close_range(2)`` over each gap
         between the kept ones (Linux 5.9), else each one listed in /proc/self/fd."""
-        from . import libc
+        libc = self._types()
 
         close_range, first = self._lib().close_range, 0
         for kept in [*sorted(fd for fd in keep if fd >= 0), 0xFFFFFFFF]:  # ~0U: up to the last one
@@ -393,7 +402,7 @@ class Kernel:
                     pass  # the listing's own descriptor, already gone
 
     def close_range(self, first: int, last: int, flags: int = 0) -> None:
-        from . import libc
+        libc = self._types()
 
         self._check(self._lib().close_range(libc.c_uint(first), libc.c_uint(last), libc.c_int(flags)),
                     "close_range")
@@ -443,7 +452,7 @@ class Kernel:
 
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
               data: str | None = None) -> None:
-        from . import libc
+        libc = self._types()
 
         lib = self._lib()
         result = lib.mount(self._c(source), self._c(target), self._c(fstype),
@@ -458,7 +467,7 @@ class Kernel:
         self._check(self._lib().sethostname(raw, len(raw)), "sethostname", name)
 
     def prctl(self, option: int, arg: int | bytes = 0) -> None:
-        from . import libc
+        libc = self._types()
 
         value = arg if isinstance(arg, bytes) else libc.c_ulong(arg)
         self._check(self._lib().prctl(option, value, 0, 0, 0), "prctl")

@@ -98,7 +98,7 @@ def _no_unshare(rootfs):
     from moby_dick.capabilities import NUMBERS
     from moby_dick.seccomp import default_profile
 
-    profile = default_profile(tuple(NUMBERS))
+    profile = json.loads(json.dumps(default_profile(tuple(NUMBERS))))  # a copy: the default one is shared
     for rule in profile["syscalls"]:
         rule["names"] = [n for n in rule["names"] if n != "unshare"]
     path = os.path.join(os.path.dirname(rootfs), "no-unshare.json")

@@ -59,3 +59,26 @@ def test_record_behaves_like_a_frozen_dataclass():
         except TypeError:
             continue
         raise AssertionError("a bad construction was accepted")
+
+
+# What the fork server imports to serve a plain start (its boot line and serve(), then launch()): the at-fork
+# handler of ``threading`` runs as Python in every child it forks, before anything else, and cost each
+# container ~0.7 ms of copied pages here (benchmarks/RESULTS.md); the server must not load it.
+SERVER = f"""
+import sys
+sys.path[:0] = [{ROOT!r}]
+from moby_dick import forkserver, plan, spec
+import pickle, selectors, _signal
+from moby_dick.runner import launch
+from moby_dick.syscalls import KERNEL
+KERNEL.prepare()
+pickle.loads(pickle.dumps(plan.plan(spec.ContainerSpec(("true",), seed_tmpfs=False))))
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_the_fork_server_does_not_load_threading():
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", SERVER], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert "moby_dick.forkserver" in loaded and "moby_dick.runner" in loaded
+    assert "threading" not in loaded
