@@ -248,9 +248,11 @@ def from_spec(spec, environ=None) -> Config:
         else:
             env = dict(environ or {})
         env.update(parse_env(spec.env, environ))
-    from .security import parse_devices, parse_sysctls, settings
+    secure = None
+    if spec.rootfs or spec.hardening_options:  # (the seed's form has none: its plan skips the module)
+        from .security import parse_devices, parse_sysctls, settings
 
-    secure = settings(spec)
+        secure = settings(spec)
     process = Process(args=tuple(spec.argv), env=None if env is None else tuple(env.items()), cwd=spec.workdir,
                       user=User(account.uid, account.gid, account.additional_gids) if account else None,
                       init=spec.init, terminal=spec.tty, console_size=spec.console_size,

@@ -52,7 +52,7 @@ def settings(spec) -> Settings | None:
 
     options = parse_security_opt(spec.security_opt)
     if not spec.rootfs:
-        if spec.cap_add or spec.cap_drop or spec.privileged or spec.security_opt or spec.devices or spec.sysctls:
+        if spec.hardening_options:
             raise UsageError("--cap-add, --cap-drop, --privileged, --security-opt, --device and --sysctl need --rootfs: "
                              "without a root of its own the container is the host's root anyway")
         return None

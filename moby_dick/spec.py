@@ -72,6 +72,12 @@ class ContainerSpec(Record):
         return self.hostname if self.hostname is not None else DEFAULT_HOSTNAME
 
     @property
+    def hardening_options(self) -> bool:
+        """Any of the options that adjust the protections of a container with a root of its own."""
+        return bool(self.cap_add or self.cap_drop or self.privileged or self.security_opt or self.devices
+                    or self.sysctls)
+
+    @property
     def shares_network(self) -> bool:
         return "net" in self.share or self.network == "host"
 
