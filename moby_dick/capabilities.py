@@ -41,10 +41,20 @@ def normalize(name: str) -> str:
     return word
 
 
+_BITS: dict = {}  # a set of names -> its mask: the same few sets come with every start
+
+
 def bits(names) -> int:
-    mask = 0
-    for name in names:
-        mask |= 1 << NUMBERS[normalize(name)]
+    """The capability names as a mask of their bits (UsageError for an unknown one)."""
+    key = tuple(names)
+    mask = _BITS.get(key)
+    if mask is None:
+        mask = 0
+        for name in key:
+            mask |= 1 << NUMBERS[normalize(name)]
+        if len(_BITS) > 256:  # (a caller making endless new sets gets no memory leak from it)
+            _BITS.clear()
+        _BITS[key] = mask
     return mask
 
 

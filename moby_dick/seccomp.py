@@ -290,7 +290,7 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
         from .places import cache_dir as place
 
         cache_dir = place("seccomp")
-    text = repr([_profile_text(profile), sorted(capabilities), _native_arch(), _COMPILER])
+    text = _profile_text(profile) + repr([sorted(capabilities), _native_arch(), _COMPILER])
     known = _COMPILED.get((cache_dir, text))
     if known is not None:  # this process compiled or read it before: a fork server, a test worker
         return known

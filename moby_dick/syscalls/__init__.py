@@ -87,6 +87,7 @@ class Kernel:
         # openat2's binding, which each child would otherwise make for itself
         libc.c_uint32 * 2, libc.c_uint32 * 6  # noqa: B018
         self._bind_openat2()
+        self._bind_typed()
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
         if result == -1:
@@ -271,6 +272,16 @@ class Kernel:
         _, address, size = Kernel._openat2_how
         return Kernel._openat2_call(number, root_fd, os.fsencode(path), address, size)
 
+    _prctl = _mount = None  # typed bindings of the calls made most, in a loop or per mount (prepare())
+
+    def _bind_typed(self) -> None:
+        """``prctl`` and ``mount`` with their C argument types fixed (:meth:`Libc.typed`): plain ints and bytes
+        are converted in C, and prctl's variadic ``unsigned long`` arguments are always passed as such."""
+        libc, lib = self._types(), self._lib()
+        ulong, text = libc.c_ulong, libc.c_char_p
+        Kernel._prctl = lib.typed("prctl", libc.c_int, libc.c_int, ulong, ulong, ulong, ulong)
+        Kernel._mount = lib.typed("mount", libc.c_int, text, text, text, ulong, text)
+
     def _bind_openat2(self) -> None:
         """``long syscall(long, int dirfd, const char *, struct open_how *, size_t)``, typed, and the one
         ``open_how`` every call passes (the kernel only reads it)."""
@@ -340,19 +351,20 @@ class Kernel:
         docker's set); EINVAL means a capability newer than this kernel (past CAP_LAST_CAP), and so are
         the higher numbers: the loop stops there."""
         libc = self._types()
-
-        prctl, unsigned_long = self._lib().prctl, libc.c_ulong  # a variadic long: never a bare int
+        if Kernel._prctl is None:
+            self._bind_typed()
+        prctl = Kernel._prctl
         for number in sorted(numbers):
-            if prctl(24, unsigned_long(number), 0, 0, 0) == -1:
+            if prctl(24, number, 0, 0, 0) == -1:
                 error = libc.get_errno()
                 if error == 22:
                     return
                 raise SyscallError("prctl(PR_CAPBSET_DROP)", error, f"capability {number}")
 
     def prctl4(self, option: int, arg2: int, arg3: int) -> None:
-        libc = self._types()
-
-        self._check(self._lib().prctl(option, libc.c_ulong(arg2), libc.c_ulong(arg3), 0, 0), "prctl")
+        if Kernel._prctl is None:
+            self._bind_typed()
+        self._check(Kernel._prctl(option, arg2, arg3, 0, 0), "prctl")
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         """capset(2), _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set."""
@@ -452,11 +464,9 @@ class Kernel:
 
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
               data: str | None = None) -> None:
-        libc = self._types()
-
-        lib = self._lib()
-        result = lib.mount(self._c(source), self._c(target), self._c(fstype),
-                           libc.c_ulong(flags), self._c(data))
+        if Kernel._mount is None:
+            self._bind_typed()
+        result = Kernel._mount(self._c(source), self._c(target), self._c(fstype), flags, self._c(data))
         self._check(result, "mount", target)
 
     def umount2(self, target: str, flags: int = 0) -> None:
@@ -467,10 +477,12 @@ class Kernel:
         self._check(self._lib().sethostname(raw, len(raw)), "sethostname", name)
 
     def prctl(self, option: int, arg: int | bytes = 0) -> None:
-        libc = self._types()
-
-        value = arg if isinstance(arg, bytes) else libc.c_ulong(arg)
-        self._check(self._lib().prctl(option, value, 0, 0, 0), "prctl")
+        if isinstance(arg, bytes):  # a pointer (PR_SET_NAME's name): the untyped binding takes bytes as char *
+            self._check(self._lib().prctl(option, arg, 0, 0, 0), "prctl")
+            return
+        if Kernel._prctl is None:
+            self._bind_typed()
+        self._check(Kernel._prctl(option, arg, 0, 0, 0), "prctl")
 
 
 def walk_in_root(root_fd: int, path: str, make: str | None = None, mode: int = 0o755) -> int:
