@@ -325,8 +325,11 @@ class InstallSeccomp:
         self.profile, self.capabilities, self.program = profile, tuple(capabilities), None
 
     def prepare(self) -> None:
+        from .syscalls import KERNEL
+
         if self.program is None:
             self.program = cached_program(self.profile, self.capabilities)
+        KERNEL.prepare_seccomp(self.program)  # its C struct, in the process that forks (the fork server's too)
 
     def apply(self, kernel) -> None:
         kernel.install_seccomp(self.program)

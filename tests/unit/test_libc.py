@@ -26,3 +26,13 @@ def test_a_call_returns_its_int_and_keeps_errno():
     os.close(read)
     os.close(write)
     assert library.getpid is library.getpid  # looked up once, then kept
+
+
+def test_the_seccomp_struct_is_made_once_before_the_fork_and_names_the_program():
+    from moby_dick.syscalls import Kernel, libc
+
+    program = bytes(range(16))  # two sock_filter instructions (never installed here)
+    kernel = Kernel()
+    buffer, fprog = kernel.prepare_seccomp(program)
+    assert kernel.prepare_seccomp(program)[1] is fprog  # kept: the child builds nothing
+    assert fprog[0] == 2 and fprog[1] == libc.addressof(buffer) and bytes(buffer) == program
