@@ -113,7 +113,7 @@ def start_remote(spec, the_plan, *, capture: bool, stdin: int | None, cleanup: l
         # the seccomp program is compiled (or read from its cache) here, where this process keeps it for
         # its next starts (seccomp.cached_program); the server receives it ready with the plan
         prepare_steps(the_plan)
-        payload = pickle.dumps((spec, the_plan))
+        payload = pickle.dumps((spec, the_plan.to_send()))
         fork_server = server()
         with _LOCK:
             fork_server.channel.send("start", payload, fds=(theirs.fileno(), *stdio))

@@ -71,6 +71,14 @@ class Plan(Record):
     def steps(self) -> tuple:
         return sum((getattr(self, phase) for phase in PHASES), ()) + self.on_map_ids
 
+    def to_send(self) -> Plan:
+        """What the fork server needs of this plan, prepared (:func:`moby_dick.runner.prepare_steps`): the
+        seccomp profile stays here, its program goes (``InstallSeccomp.without_profile``)."""
+        if self.config.seccomp is None:
+            return self
+        sent = self.map(lambda step: step.without_profile() if hasattr(step, "without_profile") else step)
+        return sent.replace(config=self.config.replace(seccomp=None))
+
 
 def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int = 0) -> Plan:
     """``config``: a Config, or a ContainerSpec (turned into one). ``layout``: the cgroup layout
