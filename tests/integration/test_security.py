@@ -4,6 +4,7 @@ nothing on the host changes whether the protection holds or not."""
 
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -85,6 +86,20 @@ def test_seccomp_refuses_what_docker_refuses_and_unconfined_is_the_control(secur
     control = probe(secure_rootfs, "keyctl", "add_key", security_opt=("seccomp=unconfined",))
     assert status_fields(secure_rootfs, security_opt=("seccomp=unconfined",))["Seccomp"].strip() == "0"
     assert control["keyctl"] != "EPERM" and control["add_key"] != "EPERM"  # past the door: the filter did it
+    # the other entry points of an x86-64 kernel: i386 (int $0x80) and x32 (__X32_SYSCALL_BIT) face the same rules
+    if os.uname().machine == "x86_64":
+        from moby_dick.seccomp import kernel_has_x32
+
+        assert probe(secure_rootfs, "i386_keyctl") == {"i386_keyctl": "EPERM"}
+        x32 = run(["/probe", "x32_keyctl"], capture=True, rootfs=secure_rootfs)
+        if kernel_has_x32():  # the x32 tree of the filter answers, as for x86-64
+            assert x32.text.split() == ["x32_keyctl", "EPERM"]
+        else:  # no x32 ABI here, so no x32 tree: the architecture check kills the caller (SIGSYS)
+            assert x32.exit_code == 128 + signal.SIGSYS and x32.text == ""
+        unfiltered = probe(secure_rootfs, "i386_keyctl", "x32_keyctl", security_opt=("seccomp=unconfined",))
+        assert unfiltered["i386_keyctl"] != "EPERM"  # the control: past the door through int $0x80
+        # the kernel's own answer: past the door where x32 runs, ENOSYS where it does not
+        assert unfiltered["x32_keyctl"] != "EPERM" if kernel_has_x32() else unfiltered["x32_keyctl"] == "ENOSYS"
     # namespace flags are refused by the filter even when the capability allows them ...
     gated = probe(secure_rootfs, "unshare", cap_add=("SYS_ADMIN",), security_opt=("seccomp=" + _no_unshare(secure_rootfs),))
     assert gated["unshare"] == "EPERM"

@@ -14,3 +14,26 @@ def test_a_seccomp_program_is_compiled_once_cached_on_disk_and_kept_in_memory(tm
     assert other != first and len(list(tmp_path.iterdir())) == 2  # another profile, another entry
     seccomp._COMPILED.clear()  # a new process: the file is read
     assert seccomp.cached_program(profile, ("CAP_CHOWN",), str(tmp_path)) == b"\0" * 8
+
+
+def test_the_x32_tree_is_left_out_only_where_the_kernel_runs_no_x32(monkeypatch):
+    import os
+
+    from moby_dick import seccomp
+
+    caps = ("CAP_CHOWN",)
+    profile = seccomp.default_profile(caps)
+    with_x32, without_x32 = [], []
+    for has_x32, into in ((True, with_x32), (False, without_x32)):
+        monkeypatch.setattr(seccomp, "_X32", has_x32)
+        into.append(seccomp.compile_profile(profile, caps))
+        into.append(seccomp.compile_profile(profile, caps, readable=True).decode())
+    assert "filter for arch x32" in with_x32[1] and "filter for arch x32" not in without_x32[1]
+    assert len(without_x32[0]) < len(with_x32[0])  # ~30 % fewer instructions for the kernel to attach
+    # and the probe agrees with the kernel's own configuration where it says
+    monkeypatch.setattr(seccomp, "_X32", None)
+    if os.uname().machine == "x86_64" and os.path.exists("/proc/config.gz"):
+        import gzip
+
+        config = gzip.open("/proc/config.gz").read().decode()
+        assert seccomp.kernel_has_x32() == ("CONFIG_X86_X32_ABI=y" in config)

@@ -13,6 +13,16 @@ static void report(const char *name, long result) {
     printf("%s %s\n", name, result >= 0 ? "OK" : (errno == EPERM ? "EPERM" : errno == ENOSYS ? "ENOSYS" : "OTHER"));
 }
 
+#if defined(__x86_64__)
+/* The i386 entry point from a 64-bit process: int $0x80 takes i386 numbers (keyctl is 288 there). */
+static long int80(long number, long a, long b, long c) {
+    long result;
+    __asm__ volatile ("int $0x80" : "=a"(result) : "a"(number), "b"(a), "c"(b), "d"(c) : "memory");
+    if (result < 0 && result > -4096) { errno = (int)-result; return -1; }
+    return result;
+}
+#endif
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *name = argv[i];
@@ -29,6 +39,12 @@ int main(int argc, char **argv) {
             report(name, syscall(SYS_unshare, CLONE_NEWUTS));
         else if (!strcmp(name, "bpf"))         /* an invalid command: EINVAL past the door */
             report(name, syscall(SYS_bpf, 9999, NULL, 0));
+#if defined(__x86_64__)
+        else if (!strcmp(name, "i386_keyctl"))  /* keyctl through the i386 entry: the same refusal? */
+            report(name, int80(288, 0, -3, 0));
+        else if (!strcmp(name, "x32_keyctl"))   /* keyctl's number with __X32_SYSCALL_BIT: the x32 ABI */
+            report(name, syscall(0x40000000 | SYS_keyctl, 0, -3, 0));
+#endif
         else
             printf("%s UNKNOWN\n", name);
     }
