@@ -266,11 +266,13 @@ class Cgroup:
         mount, path = self.layout.roots[controller]
         return os.path.join(mount, path.lstrip("/"))
 
-    def create(self) -> None:
-        """mkdir every directory and write the limits; on any failure remove what was made."""
+    def create(self, controllers=None) -> None:
+        """mkdir every directory (or those of ``controllers``) and write their limits and files; on any
+        failure remove what was made."""
         made = []
+        dirs = {c: d for c, d in self.dirs.items() if controllers is None or c in controllers}
         try:
-            for controller, directory in self.dirs.items():
+            for controller, directory in dirs.items():
                 parent = os.path.dirname(directory)
                 if self.make_parents and not os.path.isdir(parent):
                     missing = []
@@ -299,6 +301,8 @@ class Cgroup:
             for controller, files in self.files.items():
                 writes.setdefault(controller, {}).update(files)
             for controller, files in writes.items():
+                if controllers is not None and controller not in controllers:
+                    continue
                 if controller not in self.dirs:
                     raise MobyError(f"the {controller or 'unified'} cgroup controller is not available here")
                 for name, texts in _runs(files):
@@ -336,9 +340,11 @@ class Cgroup:
     def procs_files(self) -> tuple[str, ...]:
         return tuple(os.path.join(directory, "cgroup.procs") for directory in self.dirs.values())
 
-    def tasks_files(self) -> tuple[str, ...]:
-        """v1: each hierarchy's ``tasks`` (one per directory: cpu,cpuacct may share one)."""
-        return tuple(os.path.join(directory, "tasks") for directory in dict.fromkeys(self.dirs.values()))
+    def tasks_files(self, controllers=None) -> tuple[str, ...]:
+        """v1: each hierarchy's ``tasks`` (one per directory: cpu,cpuacct may share one), or those of
+        ``controllers``."""
+        dirs = (d for c, d in self.dirs.items() if controllers is None or c in controllers)
+        return tuple(os.path.join(directory, "tasks") for directory in dict.fromkeys(dirs))
 
     def pids(self) -> set[int]:
         found = set()
@@ -454,18 +460,54 @@ def _rmdir_quietly(directory: str, kernel=None) -> bool:
 
 class CreateCgroup(Record):
     """Host step: make the container's cgroup (named when the plan was made) and write its limits;
-    its removal is registered first, so that nothing exists that nothing will remove."""
+    its removal is registered first, so that nothing exists that nothing will remove. ``later``: the
+    controllers :class:`CreateDeviceCgroup` makes instead, while PID 1 starts."""
 
-    __slots__ = ("cgroup",)
+    __slots__ = ("cgroup", "later")
+    DEFAULTS = {"later": ()}
 
     def apply(self, host) -> None:
         host.cleanup.append(self.cgroup.remove)
-        self.cgroup.create()
+        self.cgroup.create(None if not self.later else [c for c in self.cgroup.dirs if c not in self.later])
 
     def __str__(self) -> str:
         files = limit_files(self.cgroup.limits, "v2" if self.cgroup.layout.version == "v2" else "v1")
         writes = "; ".join(f"{name} = {text}" for per in files.values() for name, text in per.items())
-        return "mkdir " + ", ".join(self.cgroup.dirs.values()) + (f"; write {writes}" if writes else "")
+        dirs = [d for c, d in self.cgroup.dirs.items() if c not in self.later]
+        return "mkdir " + ", ".join(dirs) + (f"; write {writes}" if writes else "")
+
+
+class CreateDeviceCgroup(Record):
+    """Runtime step (cgroup v1): make the devices hierarchy's cgroup and write its rules (``devices.deny
+    a``, then one ``devices.allow`` per device: ~0.2 ms) as soon as the runtime's fork returned, while
+    PID 1 mounts its root; PID 1 joins it after "go", before its own cgroup namespace and before
+    anything of the container's runs. The guard and the clean-up know its directory from the plan."""
+
+    __slots__ = ("cgroup", "done")
+    DEFAULTS = {"done": None}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.done is None:
+            object.__setattr__(self, "done", [])  # a holder: whether early() made it already
+
+    def early(self, kernel, pid: int) -> None:
+        if not self.done:
+            self.cgroup.create(("devices",))
+            self.done.append(True)
+
+    def apply(self, kernel, pid: int) -> None:
+        self.early(kernel, pid)  # PID 1's pid came from a waiter: only now
+
+    def __eq__(self, other) -> bool:  # what it will do, not whether it did
+        return type(other) is CreateDeviceCgroup and other.cgroup is self.cgroup
+
+    def __hash__(self) -> int:
+        return hash("CreateDeviceCgroup")
+
+    def __str__(self) -> str:
+        rules = self.cgroup.files.get("devices", {})
+        return f"mkdir {self.cgroup.dirs['devices']}; {len(rules)} device rules (while PID 1 starts)"
 
 
 class PlaceInCgroup(Record):
@@ -495,14 +537,15 @@ class JoinCgroup(Record):
     thread only inside a threaded subtree), so there the runtime places PID 1 (:class:`PlaceInCgroup`);
     and with a user namespace PID 1 may not write the host's cgroup files."""
 
-    __slots__ = ("cgroup",)
+    __slots__ = ("cgroup", "controllers")
+    DEFAULTS = {"controllers": None}  # None: every hierarchy of the cgroup
 
     def apply(self, kernel) -> None:
-        for path in self.cgroup.tasks_files():
+        for path in self.cgroup.tasks_files(self.controllers):
             kernel.write_file(path, "0")
 
     def __str__(self) -> str:
-        return "write 0 (itself, one thread) to " + ", ".join(self.cgroup.tasks_files())
+        return "write 0 (itself, one thread) to " + ", ".join(self.cgroup.tasks_files(self.controllers))
 
 
 def cgroupfs_mounts(layout: Layout, joined=None) -> tuple:

@@ -90,6 +90,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
 
         config = from_spec(config)
     cgroup = joins_cgroup = None
+    after_go: list = []  # PID 1's steps right after "go" (its devices cgroup, once the runtime made it)
     waiter = False
     host, runtime = [], []
     if config.cgroup:
@@ -110,14 +111,21 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
                             make_parents=True, every_controller=True, files=files)
         else:
             cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent, files=files)
-        host.append(CreateCgroup(cgroup))
+        # v1's device rules are written while PID 1 starts (CreateDeviceCgroup), not before the fork
+        later = ("devices",) if _joins_itself(config, layout) and "devices" in cgroup.dirs and files.get("devices") else ()
+        host.append(CreateCgroup(cgroup, later))
         if layout.version == "v2" and config.resources is not None and config.resources.get("devices"):
             from .devices_bpf import AttachDeviceFilter  # v2 has no devices.allow: a BPF program decides
             from .oci import device_rules
 
             host.append(AttachDeviceFilter(cgroup, tuple(device_rules(config.resources["devices"], config.devices))))
         if _joins_itself(config, layout):
-            joins_cgroup = JoinCgroup(cgroup)
+            joins_cgroup = JoinCgroup(cgroup, tuple(c for c in cgroup.dirs if c not in later) if later else None)
+            if later:
+                from .cgroups import CreateDeviceCgroup
+
+                runtime.append(CreateDeviceCgroup(cgroup))
+                after_go.append(JoinCgroup(cgroup, later))
         else:
             runtime.append(PlaceInCgroup(cgroup))
     if config.network is not None:  # after the cgroup: PID 1 is counted before anything else is made for it
@@ -177,7 +185,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
 
         init.append(CheckExecutable(config.process.args, config.process.env, config.process.cwd))
     init.append(ReportReady())
-    init = await_go_where_needed(init, bool(runtime) or waiter, config.unshares("cgroup"))
+    init = await_go_where_needed(init, bool(runtime) or waiter, config.unshares("cgroup"), after_go)
     final = _final_steps(config, gate_fd, preserve_fds)
     return Plan(tuple(host), tuple(child), tuple(runtime), tuple(init), final, cgroup, config, detached,
                 preserve_fds, () if gate_fd is None else (gate_fd,), on_map_ids, config.network)
@@ -197,17 +205,24 @@ def _joins_itself(config: Config, layout) -> bool:
 _NEED_GO = ("MountCgroupFs", "RuntimeHooks", "ContainerHooks", "SetSysctls", "ReportReady")
 
 
-def await_go_where_needed(init: list, runtime: bool, cgroup_namespace: bool) -> list:
+_CHANGES_ROOT = ("PivotRoot", "ChrootOnly")
+
+
+def await_go_where_needed(init: list, runtime: bool, cgroup_namespace: bool, after_go=()) -> list:
     """Await "go" as late as is safe, so PID 1's own setup (mounts, /dev, the root) runs while the
     runtime places it in its cgroup (on v2 or with a user namespace: a cgroup.procs write may wait for
-    an RCU grace period, milliseconds) and connects its network; not at all when the runtime has nothing
-    to do and PID 1's pid is no other process's to report. Its own cgroup namespace comes right after
-    "go", so that its cgroup is the namespace's root. Already awaiting: ``init`` as it is."""
-    if any(isinstance(step, AwaitGo) for step in init):
-        return init
+    an RCU grace period, milliseconds), makes its v1 devices cgroup and connects its network; not at all
+    when the runtime has nothing to do and PID 1's pid is no other process's to report. ``after_go``
+    (joining the devices cgroup) and its own cgroup namespace come right after "go", so that its cgroup
+    is the namespace's root. Already awaiting: ``init`` as it is."""
+    awaiting = next((index for index, step in enumerate(init) if isinstance(step, AwaitGo)), None)
+    if awaiting is not None:
+        return init[:awaiting + 1] + list(after_go) + init[awaiting + 1:]
     at = next(index for index, step in enumerate(init) if type(step).__name__ in _NEED_GO)
-    after_go = [UnshareNamespaces(("cgroup",))] if cgroup_namespace else []
-    return init[:at] + ([AwaitGo()] if runtime else []) + after_go + init[at:]
+    if after_go:  # they write the host's cgroup files: before the root is changed, at the latest
+        at = min([at] + [index for index, step in enumerate(init) if type(step).__name__ in _CHANGES_ROOT])
+    after = list(after_go) + ([UnshareNamespaces(("cgroup",))] if cgroup_namespace else [])
+    return init[:at] + ([AwaitGo()] if runtime else []) + after + init[at:]
 
 
 def _root_steps(config: Config, cgroup) -> list:

@@ -226,3 +226,29 @@ def test_a_pid_one_forked_by_a_waiter_awaits_go_so_that_nothing_it_says_overtake
     assert not one_fork.awaits_go and [type(s).__name__ for s in one_fork.child][-1] == "ReportPid"
     again = await_go_where_needed(list(detached.init), True, False)  # awaiting already: unchanged
     assert [type(step).__name__ for step in again].count("AwaitGo") == 1
+
+
+def test_v1_device_rules_are_written_while_pid_one_starts_and_it_joins_them_before_its_root_changes(tmp_path):
+    from moby_dick.cgroups import CreateCgroup, CreateDeviceCgroup, JoinCgroup
+
+    layout = Layout("v1", {c: (str(tmp_path / c), "/") for c in ("memory", "pids", "devices")},
+                    frozenset(("memory", "pids", "devices")))
+    for cgroupns in ("private", "host"):
+        the_plan = plan(ContainerSpec(("sh",), rootfs="/srv/rootfs", cgroupns=cgroupns), layout)
+        create = next(step for step in the_plan.host if isinstance(step, CreateCgroup))
+        assert create.later == ("devices",) and "devices" not in str(create)  # not before the fork ...
+        assert [type(step) for step in the_plan.runtime] == [CreateDeviceCgroup]  # ... but as soon as it returned
+        names = [type(step).__name__ for step in the_plan.init]
+        joins = [step for step in the_plan.init if isinstance(step, JoinCgroup)]
+        assert names[0] == "JoinCgroup" and "devices" not in joins[0].controllers
+        assert joins[1].controllers == ("devices",)
+        devices_join = names.index("JoinCgroup", 1)
+        # after "go" (the runtime made it), before the host's cgroup files are out of reach and before the
+        # cgroup namespace (whose root is the cgroup PID 1 is in), before anything of the container's runs
+        assert names.index("AwaitGo") == devices_join - 1 and devices_join < names.index("PivotRoot")
+        if cgroupns == "private":
+            assert devices_join < names.index("UnshareNamespaces")
+    # the control: without device rules (--privileged) the cgroup is made whole before the fork
+    privileged = plan(ContainerSpec(("sh",), rootfs="/srv/rootfs", privileged=True), layout)
+    assert next(step for step in privileged.host if isinstance(step, CreateCgroup)).later == ()
+    assert privileged.runtime == ()
