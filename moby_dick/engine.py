@@ -88,6 +88,21 @@ def run_detached(spec, name: str | None = None, root: str = ROOT, remove: bool =
     return container_id
 
 
+def _forget_failed_start(root: str, container_id: str) -> None:
+    """A detached start that failed leaves nothing: neither its state (created, maybe, before start
+    failed) nor its log."""
+    from . import lifecycle
+
+    try:
+        lifecycle.delete(root, container_id, force=True)
+    except Exception:  # noqa: BLE001  the error that made the start fail is the one to report
+        pass
+    try:
+        os.unlink(os.path.join(root, f"{container_id}.log"))
+    except FileNotFoundError:
+        pass
+
+
 def _record_exit(state, exit_code: int) -> None:
     """Write the exit status into the container's state, under its lock: an ``rm -f`` holds that lock
     from the kill to the last file it removes, so the status is written before it starts or not at
@@ -138,6 +153,7 @@ def _monitor(root: str, container_id: str, config, name, command: str, report: i
         except BaseException as error:
             if console:
                 console.close()
+            _forget_failed_start(root, container_id)
             os.write(report, f"error {error}".encode(errors="replace"))
             raise
         os.write(report, b"started")

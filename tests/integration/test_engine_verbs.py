@@ -50,6 +50,15 @@ def _logs(root, reference):
     return out.getvalue()
 
 
+def test_a_detached_start_that_fails_leaves_neither_state_nor_log(root, rootfs):
+    from moby_dick.errors import MobyError
+
+    # the root's /proc has no room for a working directory: PID 1's setup fails, in the monitor's create
+    with pytest.raises(MobyError, match="/proc/no-such-dir"):
+        engine.run_detached(ContainerSpec(("true",), rootfs=rootfs, workdir="/proc/no-such-dir"), "broken", root=root)
+    assert os.listdir(root) == [] and engine.ps(True, root=root) == []
+
+
 def test_exec_joins_the_containers_namespaces_and_its_security_phase(root, rootfs):
     engine.run_detached(ContainerSpec(LOOP, rootfs=rootfs), "ex", root=root)
     state = engine.resolve("ex", root=root)
