@@ -172,13 +172,22 @@ def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_
     return Layout("none", {}, frozenset())
 
 
-def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
-    from .mountinfo import parse_mountinfo
+_LAYOUTS: dict = {}  # (the cgroup lines of mountinfo, /proc/self/cgroup, root) -> Layout: parsed once
 
-    with open(f"{proc}/self/mountinfo") as file:  # only the cgroup file systems' lines matter here
-        entries = parse_mountinfo("\n".join(line for line in file.read().splitlines() if " - cgroup" in line))
-    with open(f"{proc}/self/cgroup") as file:
-        layout = parse_layout(entries, file.read(), cgroup_root)
+
+def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
+    """The cgroup layout this process sees now: both files are read at every call (a mount or a move
+    changes them), parsed only when they changed (~0.15 ms of each plan of a long-lived caller)."""
+    mounts = "\n".join(line for line in _read(f"{proc}/self/mountinfo").splitlines() if " - cgroup" in line)
+    own = _read(f"{proc}/self/cgroup")
+    layout = _LAYOUTS.get((mounts, own, cgroup_root))
+    if layout is None:
+        from .mountinfo import parse_mountinfo
+
+        layout = parse_layout(parse_mountinfo(mounts), own, cgroup_root)
+        if len(_LAYOUTS) > 16:
+            _LAYOUTS.clear()
+        _LAYOUTS[(mounts, own, cgroup_root)] = layout
     if layout.version == "v2":
         mount, path = layout.roots[""]
         try:
@@ -230,13 +239,13 @@ class Cgroup:
                 self.dirs[controller] = os.path.join(self._parent_dir(controller, parent), self.name)
 
     @classmethod
-    def existing(cls, layout: Layout, dirs: dict, kernel=None) -> Cgroup:
+    def existing(cls, layout: Layout, dirs: dict, kernel=None, name: str = "") -> Cgroup:
         """The cgroup of a container made earlier (its directories, as recorded in its state)."""
         cgroup = cls.__new__(cls)
         from .syscalls import KERNEL
 
         cgroup.layout, cgroup.limits, cgroup.kernel = layout, Limits(), kernel or KERNEL
-        cgroup.name, cgroup.dirs, cgroup.make_parents, cgroup.made = "", dict(dirs), False, []
+        cgroup.name, cgroup.dirs, cgroup.make_parents, cgroup.made, cgroup.files = name, dict(dirs), False, [], {}
         return cgroup
 
     def freeze(self, frozen: bool) -> None:
@@ -425,6 +434,18 @@ def _runs(files: dict) -> list:
         else:
             runs.append((name, [text]))
     return runs
+
+
+def _read(path: str) -> str:
+    """A small kernel file, whole, with open(2) and read(2) (no buffered text file to build)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+    finally:
+        os.close(fd)
 
 
 def _write(kernel, path: str, text: str) -> None:

@@ -296,7 +296,10 @@ def _start_one(conn: Channel, payload: bytes, stdio: list):
             os.close(fd)
     extra = (container.terminal,) if container.terminal is not None else ()
     try:
-        conn.send("started", pickle.dumps((container.pid, container.namespaces, container.cgroup)), fds=extra)
+        cgroup = container.cgroup
+        if cgroup is not None:  # the caller reads it (pids, stats, dirs): not the files it was made with
+            cgroup = cgroup.existing(cgroup.layout, cgroup.dirs, name=cgroup.name)
+        conn.send("started", pickle.dumps((container.pid, container.namespaces, cgroup)), fds=extra)
     except OSError:  # the caller gave up meanwhile (^C): nobody will ever wait for this one
         container.close()
         return None
