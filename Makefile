@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml scripts/setup-system
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --config-settings editable_mode=compat -e '.[test]'
 	$(PY) -m moby_dick.launcher  # pip's console scripts, replaced by -I -S launchers (moby_dick/launcher.py)
-	$(PY) -m compileall -q moby_dick
+	$(PY) -m compileall -q -o 0 -o 2 moby_dick  # the launchers run -OO: their .opt-2.pyc files too
 	touch $@
 
 demos: setup

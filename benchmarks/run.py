@@ -543,7 +543,8 @@ def main(argv: list[str]) -> int:
         return 77
     os.makedirs(out, exist_ok=True)
     # PYTHONDONTWRITEBYTECODE may be set: make sure the start path loads .pyc files, as an install does
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "moby_dick")], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-o", "0", "-o", "2", os.path.join(ROOT, "moby_dick")],
+                   check=True)  # (the launchers run -OO: moby_dick/launcher.py)
     lab = subprocess.Popen(["unshare", "--net", "sleep", "infinity"])  # the bridge rows' network namespace
     time.sleep(0.2)
     try:

@@ -10,7 +10,7 @@ from moby_dick import launcher
 def test_the_launcher_starts_python_isolated_without_site_and_says_where_moby_dick_is():
     text = launcher.script("moby_dick.cli", "/opt/venv/bin/python", ["/src", "/opt/venv/lib/site-packages"])
     lines = text.splitlines()
-    assert lines[0] == "#!/opt/venv/bin/python -IS"  # one word after the interpreter: Linux passes one argument
+    assert lines[0] == "#!/opt/venv/bin/python -ISOO"  # one word after the interpreter: Linux passes one argument
     assert "sys.path[:0] = ['/src']" in lines and "sys.path += ['/opt/venv/lib/site-packages']" in lines
     assert lines[-2:] == ["from moby_dick.cli import entry", "entry()"]
     assert lines.index("gc.disable()  # one command's process: no cycle collection (see moby_dick/launcher.py)") \
