@@ -32,12 +32,14 @@ def timed(classes) -> list:
             original = getattr(cls, method, None)
             if original is None:
                 continue
+            original = getattr(original, "__wrapped__", original)  # inherited from a class wrapped already
 
             def wrapper(self, *args, _original=original):
                 result = _original(self, *args)
                 os.write(2, f"{os.getpid()} {time.perf_counter_ns()} {type(self).__name__}\n".encode())
                 return result
 
+            wrapper.__wrapped__ = original
             undo.append((cls, method, cls.__dict__.get(method)))
             setattr(cls, method, wrapper)
     return undo

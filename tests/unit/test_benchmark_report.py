@@ -70,3 +70,27 @@ def test_extra_costs_are_measured_in_back_to_back_pairs():
     assert bench.budgets(stats, bench.paired_differences(samples)) == [
         "--network bridge: <= 5 ms: held (+4.0 ms, median of the rounds' paired differences; difference of the "
         "medians +3.5 ms)"]
+
+
+def test_the_step_timer_marks_each_step_on_fd_2_and_undoes_itself(capfd):
+    found = importlib.util.spec_from_file_location("steps", Path(__file__).resolve().parents[2] / "benchmarks" / "steps.py")
+    steps = importlib.util.module_from_spec(found)
+    found.loader.exec_module(steps)
+
+    class Step:
+        def apply(self, kernel):
+            return "applied"
+
+    class Quiet(Step):  # inherits apply: wrapped once, named as itself
+        pass
+
+    undo = steps.timed({Step, Quiet})
+    try:
+        assert Quiet().apply(None) == "applied" and Step().apply(None) == "applied"
+    finally:
+        steps._undo(undo)
+    marks = [line.split() for line in capfd.readouterr().err.splitlines()]
+    assert [name for _, _, name in marks] == ["Quiet", "Step"]  # one mark a step, by its own type
+    assert "apply" not in Quiet.__dict__ and Step.apply(None, None) == "applied"  # as it was
+    Step().apply(None)
+    assert capfd.readouterr().err == ""  # no more marks
