@@ -191,10 +191,16 @@ class ConnectToBridge(Record):
             with Netlink() as host:
                 names = {name: index for index, name, _ in host.links()}
                 if network.bridge not in names:
-                    host.add_bridge(network.bridge)
-                    bridge = host.index(network.bridge)
-                    host.batch([_address(bridge, gateway(network.subnet), prefix), _up(bridge)])
-                    names[network.bridge] = bridge
+                    try:
+                        host.add_bridge(network.bridge)
+                        made = True
+                    except NetlinkError as error:
+                        if error.errno != 17:  # EEXIST: another runtime made it meanwhile, and configures it
+                            raise
+                        made = False
+                    bridge = names[network.bridge] = host.index(network.bridge)
+                    if made:
+                        host.batch([_address(bridge, gateway(network.subnet), prefix), _up(bridge)])
         except NetlinkError as error:
             raise MobyError(f"--network bridge: {error.strerror}") from None
         lease.bridge, lease.taken = names[network.bridge], leased(names)

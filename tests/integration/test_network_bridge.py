@@ -194,3 +194,15 @@ def test_sigkill_of_moby_dick_frees_the_address_and_the_veth_and_cleanup_takes_t
     cleaned = lab.run("cleanup")
     assert cleaned.returncode == 0 and b"removed bridge moby-dick0" in cleaned.stdout
     assert set(lab.links()) == {"lo"} and not os.path.exists("/run/moby-dick/network")  # no file ever held one
+
+
+def test_containers_started_at_once_make_one_bridge_and_get_different_addresses(lab, rootfs):
+    # no bridge yet: each of them may try to make it, and they race for the lowest free address
+    script = "ip -o -4 addr show eth0 | grep -o '10\\.213\\.0\\.[0-9]*'; sleep 1"
+    started = [subprocess.Popen(lab.command("run", "--network", "bridge", "--rootfs", rootfs, "sh", "-c", script),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    results = [process.communicate(timeout=60) for process in started]
+    assert [process.returncode for process in started] == [0, 0, 0], [err for _, err in results]
+    addresses = [out.decode().strip() for out, _ in results]
+    assert len(set(addresses)) == 3 and all(a.startswith("10.213.0.") for a in addresses), addresses
+    assert [name for name in lab.links() if name == "moby-dick0"] == ["moby-dick0"]  # one bridge, made once
