@@ -370,8 +370,7 @@ class Cgroup:
         if directory is None:
             return None
         try:
-            with open(os.path.join(directory, name)) as file:
-                return file.read()
+            return _read(os.path.join(directory, name))
         except OSError:
             return None
 

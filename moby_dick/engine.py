@@ -121,10 +121,10 @@ def _record_exit(state, exit_code: int) -> None:
 
 
 def _monitor(root: str, container_id: str, config, name, command: str, report: int, remove: bool = False) -> None:
+    import gc
+
     from . import lifecycle
     from .syscalls import KERNEL
-
-    import gc
 
     gc.enable()  # the monitor lives as long as its container (the launcher turned the collector off)
     code = 0

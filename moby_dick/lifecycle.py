@@ -129,8 +129,7 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
         if the_plan.cgroup is not None:  # named before it exists: a create killed meanwhile leaves delete --force
             # the directories to remove; saved again below with the parents the host phase made
             state.save(cgroup={"dirs": the_plan.cgroup.dirs, "version": the_plan.cgroup.layout.version})
-        kernel.prepare()
-        prepare_steps(the_plan)
+        prepare_steps(the_plan, kernel)
         _run_host_phase(the_plan, host)
         if the_plan.cgroup is not None:
             state.save(cgroup={"dirs": the_plan.cgroup.dirs, "made": the_plan.cgroup.made,
@@ -479,8 +478,7 @@ def exec_process(root: str, container_id: str, process_doc: dict, *, detach: boo
     init = list(the_plan.init)
     init.insert(len(init) - 1, CheckExecutable(process.args, process.env, process.cwd))
     the_plan = the_plan.replace(init=tuple(init))
-    kernel.prepare()
-    prepare_steps(the_plan)
+    prepare_steps(the_plan, kernel)
     ours, theirs = Channel.pair()
     child = kernel.fork()
     if child == 0:

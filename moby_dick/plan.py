@@ -111,15 +111,16 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
                             make_parents=True, every_controller=True, files=files)
         else:
             cgroup = Cgroup(layout, config.limits or Limits(), config.cgroup_parent, files=files)
+        joins_itself = _joins_itself(config, layout)
         # v1's device rules are written while PID 1 starts (CreateDeviceCgroup), not before the fork
-        later = ("devices",) if _joins_itself(config, layout) and "devices" in cgroup.dirs and files.get("devices") else ()
+        later = ("devices",) if joins_itself and "devices" in cgroup.dirs and files.get("devices") else ()
         host.append(CreateCgroup(cgroup, later))
         if layout.version == "v2" and config.resources is not None and config.resources.get("devices"):
             from .devices_bpf import AttachDeviceFilter  # v2 has no devices.allow: a BPF program decides
             from .oci import device_rules
 
             host.append(AttachDeviceFilter(cgroup, tuple(device_rules(config.resources["devices"], config.devices))))
-        if _joins_itself(config, layout):
+        if joins_itself:
             joins_cgroup = JoinCgroup(cgroup, tuple(c for c in cgroup.dirs if c not in later) if later else None)
             if later:
                 from .cgroups import CreateDeviceCgroup

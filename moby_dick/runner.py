@@ -308,8 +308,7 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
         registry = MountpointRegistry()
     host = Host(kernel, registry, cleanup if cleanup is not None else [])
     try:
-        kernel.prepare()
-        prepare_steps(the_plan)
+        prepare_steps(the_plan, kernel)
     except BaseException:
         _run_in_order(host.cleanup)
         raise
@@ -391,15 +390,19 @@ def _keep_terminal(container: Container, fds) -> None:
         os.close(fd)
 
 
-def prepare_steps(the_plan) -> None:
-    """In the runtime, before the fork: import every module a step will use in the container (after
-    ``pivot_root`` nothing can be imported: the standard library may be out of reach) and let steps
-    prepare what they need (the seccomp program is compiled or read from its cache here)."""
+def prepare_steps(the_plan, kernel=None) -> None:
+    """Before the fork: import every module a step will use in the container (after ``pivot_root``
+    nothing can be imported: the standard library may be out of reach) and let steps prepare what they
+    need (the seccomp program is compiled or read from its cache here). ``kernel``: the door of the
+    process that will fork, which loads libc's functions now and keeps what the steps hand it (the
+    seccomp filter's C struct); None in the API's caller, which only plans for the fork server."""
+    if kernel is not None:
+        kernel.prepare()
     for step in the_plan.steps():
         for name in getattr(step, "needs", ()):
             __import__(name)
         if hasattr(step, "prepare"):  # e.g. the seccomp program, compiled (or read from its cache) here
-            step.prepare()
+            step.prepare(kernel)
 
 
 def _converse(channel, the_plan, kernel, container, handlers=None, until_ready: bool = False) -> None:

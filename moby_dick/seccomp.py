@@ -198,11 +198,7 @@ def kernel_has_x32() -> bool:
     if _X32 is None:
         from .syscalls import KERNEL
 
-        if _native_arch() != "SCMP_ARCH_X86_64":
-            _X32 = False
-        else:
-            libc = KERNEL._types()
-            _X32 = KERNEL._lib().syscall(libc.c_long(0x40000000 | 39)) != -1 or libc.get_errno() != 38  # ENOSYS
+        _X32 = _native_arch() == "SCMP_ARCH_X86_64" and KERNEL.runs_x32()
     return _X32
 
 
@@ -341,8 +337,8 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
 
 class InstallSeccomp:
     """Step (the last before execve): install the filter compiled from ``profile`` for a process holding
-    ``capabilities``. The runtime calls :meth:`prepare` before the fork (compile, or read the cache):
-    in the container there is nothing to import or compile."""
+    ``capabilities``. :func:`moby_dick.runner.prepare_steps` calls :meth:`prepare` before the fork
+    (compile, or read the cache): in the container there is nothing to import or compile."""
 
     needs = ("moby_dick.syscalls.libc",)  # the door install_seccomp goes through, loaded before the fork
 
@@ -351,12 +347,13 @@ class InstallSeccomp:
         rules = profile.get("syscalls") or []  # what --dry-run says of the profile, kept without it
         self.summary = (len(rules), sum(len(rule.get("names") or [1]) for rule in rules), profile.get("defaultAction"))
 
-    def prepare(self) -> None:
-        from .syscalls import KERNEL
-
+    def prepare(self, kernel=None) -> None:
+        """The program (compiled, or read from the cache); with the door of the process that forks, its C
+        struct too (made there, not in the child right before the filter goes in)."""
         if self.program is None:
             self.program = cached_program(self.profile, self.capabilities)
-        KERNEL.prepare_seccomp(self.program)  # its C struct, in the process that forks (the fork server's too)
+        if kernel is not None:
+            kernel.prepare_seccomp(self.program)
 
     def apply(self, kernel) -> None:
         kernel.install_seccomp(self.program)

@@ -84,10 +84,9 @@ class Kernel:
                      "close_range", "capset", "setdomainname"):
             getattr(lib, name)  # CDLL caches the function pointer on first access
         # and the array types capset builds (ctypes makes a class per length, once: ~20-30 us each), and
-        # openat2's binding, which each child would otherwise make for itself
+        # the typed bindings, which each child would otherwise make for itself
         libc.c_uint32 * 2, libc.c_uint32 * 6  # noqa: B018
-        self._bind_openat2()
-        self._bind_typed()
+        self._typed()
 
     def _check(self, result: int, syscall: str, path: str | None = None) -> int:
         if result == -1:
@@ -257,7 +256,6 @@ class Kernel:
 
     _openat2_usable = True  # False once the kernel said it has no openat2
     _openat2_number = None  # the syscall's number on this machine, looked up once
-    _openat2_call = _openat2_how = None  # its typed binding and its open_how, made once (prepare())
 
     def _openat2(self, root_fd: int, path: str) -> int:
         number = Kernel._openat2_number
@@ -267,30 +265,26 @@ class Kernel:
         if number is None:
             Kernel._openat2_usable = False
             return -1
-        if Kernel._openat2_call is None:
-            self._bind_openat2()
-        _, address, size = Kernel._openat2_how
-        return Kernel._openat2_call(number, root_fd, os.fsencode(path), address, size)
+        openat2, _, address, size = self._typed()["openat2"]
+        return openat2(number, root_fd, os.fsencode(path), address, size)
 
-    _prctl = _mount = None  # typed bindings of the calls made most, in a loop or per mount (prepare())
+    _bound = None  # the typed bindings, made once (prepare() makes them before the fork)
 
-    def _bind_typed(self) -> None:
-        """``prctl`` and ``mount`` with their C argument types fixed (:meth:`Libc.typed`): plain ints and bytes
-        are converted in C, and prctl's variadic ``unsigned long`` arguments are always passed as such."""
-        libc, lib = self._types(), self._lib()
-        ulong, text = libc.c_ulong, libc.c_char_p
-        Kernel._prctl = lib.typed("prctl", libc.c_int, libc.c_int, ulong, ulong, ulong, ulong)
-        Kernel._mount = lib.typed("mount", libc.c_int, text, text, text, ulong, text)
-
-    def _bind_openat2(self) -> None:
-        """``long syscall(long, int dirfd, const char *, struct open_how *, size_t)``, typed, and the one
-        ``open_how`` every call passes (the kernel only reads it)."""
-        libc = self._types()
-
-        how = (libc.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-        Kernel._openat2_how = (how, libc.addressof(how), libc.sizeof(how))
-        Kernel._openat2_call = self._lib().typed("syscall", libc.c_long, libc.c_long, libc.c_int, libc.c_char_p,
-                                                 libc.c_size_t, libc.c_size_t)
+    def _typed(self) -> dict:
+        """``prctl``, ``mount`` and openat2's ``syscall`` with their C argument types fixed
+        (:meth:`Libc.typed`): plain ints and bytes are converted in C, and prctl's variadic ``unsigned
+        long`` arguments are always passed as such. openat2's comes with the one ``open_how`` every call
+        passes (the kernel only reads it): ``(call, how, its address, its size)``."""
+        if Kernel._bound is None:
+            libc, lib = self._types(), self._lib()
+            ulong, text = libc.c_ulong, libc.c_char_p
+            how = (libc.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            # long syscall(long, int dirfd, const char *, struct open_how *, size_t)
+            openat2 = lib.typed("syscall", libc.c_long, libc.c_long, libc.c_int, text, libc.c_size_t, libc.c_size_t)
+            Kernel._bound = {"prctl": lib.typed("prctl", libc.c_int, libc.c_int, ulong, ulong, ulong, ulong),
+                             "mount": lib.typed("mount", libc.c_int, text, text, text, ulong, text),
+                             "openat2": (openat2, how, libc.addressof(how), libc.sizeof(how))}
+        return Kernel._bound
 
     def open_gate(self, fd: int) -> int:
         """Reopen the O_PATH descriptor of a fifo for writing (blocks until a reader opens it)."""
@@ -318,6 +312,12 @@ class Kernel:
             os.mknod(path, mode, device)
         except OSError as error:
             raise SyscallError("mknod", error.errno, path) from None
+
+    def runs_x32(self) -> bool:
+        """x86-64 only: ``syscall(__X32_SYSCALL_BIT | __NR_getpid)``; anything but ENOSYS means the kernel
+        has the x32 ABI (EPERM: a filter refused it first, and the answer is unknown: yes, to be safe)."""
+        libc = self._types()
+        return self._lib().syscall(libc.c_long(0x40000000 | 39)) != -1 or libc.get_errno() != 38
 
     def open_root(self, root: str) -> int:
         """An O_PATH descriptor of the directory ``root``, for :meth:`lookup` to resolve paths inside."""
@@ -350,10 +350,7 @@ class Kernel:
         """``prctl(PR_CAPBSET_DROP, n)`` for each capability number, in one tight loop (27 calls for
         docker's set); EINVAL means a capability newer than this kernel (past CAP_LAST_CAP), and so are
         the higher numbers: the loop stops there."""
-        libc = self._types()
-        if Kernel._prctl is None:
-            self._bind_typed()
-        prctl = Kernel._prctl
+        libc, prctl = self._types(), self._typed()["prctl"]
         for number in sorted(numbers):
             if prctl(24, number, 0, 0, 0) == -1:
                 error = libc.get_errno()
@@ -362,9 +359,7 @@ class Kernel:
                 raise SyscallError("prctl(PR_CAPBSET_DROP)", error, f"capability {number}")
 
     def prctl4(self, option: int, arg2: int, arg3: int) -> None:
-        if Kernel._prctl is None:
-            self._bind_typed()
-        self._check(Kernel._prctl(option, arg2, arg3, 0, 0), "prctl")
+        self._check(self._typed()["prctl"](option, arg2, arg3, 0, 0), "prctl")
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         """capset(2), _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set."""
@@ -403,9 +398,7 @@ class Kernel:
     def install_seccomp(self, program: bytes) -> None:
         """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &(struct sock_fprog){len, filter})."""
         _, fprog = self.prepare_seccomp(program)
-        if Kernel._prctl is None:
-            self._bind_typed()
-        self._check(Kernel._prctl(22, 2, self._types().addressof(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
+        self._check(self._typed()["prctl"](22, 2, self._types().addressof(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
     def close_all_but(self, keep) -> None:
         """Close every descriptor of this process except ``keep``: ``close_range(2)`` over each gap
@@ -478,9 +471,7 @@ class Kernel:
 
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
               data: str | None = None) -> None:
-        if Kernel._mount is None:
-            self._bind_typed()
-        result = Kernel._mount(self._c(source), self._c(target), self._c(fstype), flags, self._c(data))
+        result = self._typed()["mount"](self._c(source), self._c(target), self._c(fstype), flags, self._c(data))
         self._check(result, "mount", target)
 
     def umount2(self, target: str, flags: int = 0) -> None:
@@ -494,9 +485,7 @@ class Kernel:
         if isinstance(arg, bytes):  # a pointer (PR_SET_NAME's name): the untyped binding takes bytes as char *
             self._check(self._lib().prctl(option, arg, 0, 0, 0), "prctl")
             return
-        if Kernel._prctl is None:
-            self._bind_typed()
-        self._check(Kernel._prctl(option, arg, 0, 0, 0), "prctl")
+        self._check(self._typed()["prctl"](option, arg, 0, 0, 0), "prctl")
 
 
 def walk_in_root(root_fd: int, path: str, make: str | None = None, mode: int = 0o755) -> int:

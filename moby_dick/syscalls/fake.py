@@ -95,6 +95,10 @@ class RecordingKernel:
     def mknod(self, path: str, mode: int, device: int) -> None:
         self._record("mknod", path, mode, device, path=path)
 
+    def runs_x32(self) -> bool:
+        self._record("runs_x32")
+        return False
+
     def open_root(self, root: str) -> int:
         self._record("open_root", root, path=root)
         self.opened[self.next_fd] = root
@@ -126,6 +130,7 @@ class RecordingKernel:
         return 0
 
     def prepare_seccomp(self, program: bytes):
+        self._record("prepare_seccomp", len(program))
         return program  # nothing of the fake's reaches a kernel: the program itself will do
 
     def install_seccomp(self, program: bytes) -> None:

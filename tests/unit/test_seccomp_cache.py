@@ -37,3 +37,20 @@ def test_the_x32_tree_is_left_out_only_where_the_kernel_runs_no_x32(monkeypatch)
 
         config = gzip.open("/proc/config.gz").read().decode()
         assert seccomp.kernel_has_x32() == ("CONFIG_X86_X32_ABI=y" in config)
+
+
+def test_the_filters_c_struct_is_made_by_the_door_of_the_process_that_forks():
+    from moby_dick.plan import plan
+    from moby_dick.runner import prepare_steps
+    from moby_dick.spec import ContainerSpec
+    from moby_dick.syscalls import Kernel
+    from moby_dick.syscalls.fake import RecordingKernel
+
+    the_plan = plan(ContainerSpec(("sh",), rootfs="/srv/rootfs"))
+    before = dict(Kernel._filters)
+    prepare_steps(the_plan)  # the API's caller: it compiles (or reads) the program for the fork server, no more
+    step = next(step for step in the_plan.final if type(step).__name__ == "InstallSeccomp")
+    assert step.program and Kernel._filters == before
+    kernel = RecordingKernel()
+    prepare_steps(the_plan, kernel)  # the process that forks: its own door gets the program
+    assert ("prepare_seccomp", len(step.program)) in kernel.calls and Kernel._filters == before
