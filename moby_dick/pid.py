@@ -95,8 +95,9 @@ class ForkChildIntoPidNamespace(Record):
     forks = True  # applied by the runtime's fork, not with the other host steps
 
     def fork(self, kernel) -> tuple[int, object]:
-        """``(0, parent_alive)`` in the child; ``(pid, alive_write)`` in the runtime, which closes
-        ``alive_write`` once PID 1 has reported."""
+        """``(0, alive_read)`` in the child (a non-blocking pipe end: ``kernel.pipe_has_writer`` is False
+        once the runtime is gone); ``(pid, alive_write)`` in the runtime, which closes ``alive_write`` once
+        PID 1 has reported."""
         from .syscalls import CLONE_NEWPID
 
         own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
@@ -116,7 +117,7 @@ class ForkChildIntoPidNamespace(Record):
         os.close(own)
         if pid == 0:
             os.close(alive_write)
-            return 0, lambda: kernel.pipe_has_writer(alive_read)
+            return 0, alive_read
         os.close(alive_read)
         return pid, alive_write
 

@@ -40,8 +40,10 @@ from .pid import run_init
 from .syscalls import PR_SET_DUMPABLE, PR_SET_NAME, PR_SET_PDEATHSIG
 
 PDEATHSIG = signal.SIGKILL
+# What a runtime may have ignored or handled (Python ignores SIGPIPE and SIGXFSZ; the fork server and the
+# waiter ignore the terminal's signals): a container starts with none of it
 _RESET_TO_DEFAULT = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
-                     signal.SIGQUIT, signal.SIGCHLD)
+                     signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD)
 
 
 def encode_error(error: BaseException) -> bytes:
@@ -98,10 +100,10 @@ def run_final(steps, kernel, channel) -> int:
     return 0
 
 
-def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_alive=None) -> None:
+def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, alive_fd: int | None = None) -> None:
     """Runs in the forked child; never returns. ``stdio`` holds fds for 0, 1, 2 (None: inherit).
-    ``parent_alive``: how to tell the runtime still lives when ``getppid()`` cannot (the child is PID 1
-    of a PID namespace the runtime unshared for it: see pid.ForkChildIntoPidNamespace)."""
+    ``alive_fd``: how to tell the runtime still lives when ``getppid()`` cannot (the child is PID 1 of a
+    PID namespace the runtime unshared for it: a pipe's read end, see pid.ForkChildIntoPidNamespace)."""
     gc.disable()  # a collection here would write to every object the child shares with its parent
     code = 125
     try:
@@ -110,7 +112,7 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_
             # detached (`create`), which the runtime leaves behind on purpose.
             if not the_plan.detached:
                 kernel.prctl(PR_SET_PDEATHSIG, PDEATHSIG)
-                alive = parent_alive() if parent_alive is not None else os.getppid() == parent_pid
+                alive = kernel.pipe_has_writer(alive_fd) if alive_fd is not None else os.getppid() == parent_pid
                 if not alive:  # the parent died before prctl took effect
                     os._exit(code)
             kernel.prctl(PR_SET_NAME, b"moby-dick:child")
@@ -139,12 +141,12 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, parent_
             else:
                 code = run_final(the_plan.final, kernel, channel)
         except BaseException as error:
-            code = _failed(channel, error)
+            code = report_and_exit_code(channel, error)
     finally:
         os._exit(code)
 
 
-def _failed(channel, error: BaseException) -> int:
+def report_and_exit_code(channel, error: BaseException) -> int:
     """Report ``error`` on the channel; the exit status it means (docker's 126/127 for exec, else 125)."""
     report_failure(channel, error)
     return error.exit_code if isinstance(error, ExecError) else 125
@@ -156,6 +158,6 @@ def _final_or_report(steps, kernel, channel) -> None:
     try:
         code = run_final(steps, kernel, channel)
     except BaseException as error:
-        code = _failed(channel, error)
+        code = report_and_exit_code(channel, error)
     finally:
         os._exit(code)

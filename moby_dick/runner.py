@@ -299,9 +299,10 @@ def _servable(spec: ContainerSpec, the_plan) -> bool:
 
 
 def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple = (None, None, None),
-           kernel=KERNEL, registry=None, cleanup: list | None = None) -> Container:
+           kernel=KERNEL, registry=None, cleanup: list | None = None, child=None) -> Container:
     """The planned start, in this process: the host phase, the fork, the child protocol (see
-    :mod:`moby_dick.process`). ``stdio``: descriptors for the container's 0, 1, 2 (None: this process's)."""
+    :mod:`moby_dick.process`). ``stdio``: descriptors for the container's 0, 1, 2 (None: this process's).
+    ``child``: what makes PID 1 instead of :func:`fork_child` (the fork server's spare, forked ahead)."""
     if registry is None and any(hasattr(step, "path") for step in the_plan.host):  # a mount point to claim
         from .mountpoints import MountpointRegistry  # (only then: fcntl and the registry cost ~1 ms to import)
 
@@ -317,28 +318,18 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
     container = None
     parent_fds: list = []  # our ends of the capture pipes
     opened: list = []  # descriptors to close if anything fails before the container owns them
-    ours = theirs = holding = None
+    ours = holding = None
     try:
         _run_host_phase(the_plan, host)
         stdio = list(stdio)
         if capture:
             open_capture(stdio, opened, parent_fds, stdin_given=stdio[0] is not None)
-        ours, theirs = Channel.pair()
-        parent_pid = os.getpid()
-        fork_step = the_plan.fork_step
-        if fork_step is not None:  # the child is PID 1 itself; alive: a pipe's end while PID 1 checks on us
-            pid, alive = fork_step.fork(kernel)
-            if pid != 0:
-                holding = alive  # until PID 1 reported: from then on its PR_SET_PDEATHSIG watches us
-        else:
-            pid, alive = kernel.fork(), None
-        if pid == 0:
-            ours.close()
-            child_main(the_plan, kernel, theirs, parent_pid, tuple(stdio), alive)
+        # holding: the pipe end PID 1 watches until it reported; from then on its PR_SET_PDEATHSIG watches us
+        pid, ours, holding = (child or fork_child)(the_plan, kernel, tuple(stdio))
         # from here on the container owns the clean-up: close() kills, reaps and undoes
         container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=host.cleanup, kernel=kernel)
         container.cgroup = the_plan.cgroup
-        theirs.close()  # the child's end: if the runtime held it, EOF would never come
+        fork_step = the_plan.fork_step
         while opened:
             os.close(opened.pop())
         if fork_step is not None:  # PID 1's host pid is known now: what needs only that starts at once,
@@ -361,12 +352,32 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
     finally:
         for fd in opened:  # left open only when something failed before the fork
             os.close(fd)
-        for end in (ours, theirs):
-            if end is not None:
-                end.close()
+        if ours is not None:
+            ours.close()
         if holding is not None:
             os.close(holding)
     return container
+
+
+def fork_child(the_plan, kernel, stdio: tuple) -> tuple[int, Channel, int | None]:
+    """The plan's fork: ``(pid, the runtime's end of the channel, the pipe end PID 1 watches or None)``.
+    The child is PID 1 itself (the plan's fork step), or the child that makes it; it never returns."""
+    ours, theirs = Channel.pair()
+    parent_pid = os.getpid()
+    try:
+        if the_plan.fork_step is not None:  # alive: a pipe's end while PID 1 checks on us
+            pid, alive = the_plan.fork_step.fork(kernel)
+        else:
+            pid, alive = kernel.fork(), None
+    except BaseException:
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:
+        ours.close()
+        child_main(the_plan, kernel, theirs, parent_pid, stdio, alive)
+    theirs.close()  # the child's end: if the runtime held it, EOF would never come
+    return pid, ours, alive
 
 
 def open_capture(stdio: list, opened: list, readers: list, stdin_given: bool) -> None:

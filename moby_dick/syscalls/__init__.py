@@ -47,6 +47,9 @@ PR_SET_NAME = 15
 # openat2(2), <linux/openat2.h>. Calls numbered from 424 on share one number on every architecture of
 # the unified table (Linux 5.1); alpha adds 110, mips has ABI offsets: there the walk below is used.
 _OPENAT2 = {"alpha": 547}
+# rt_sigaction(2)'s number, by os.uname().machine (asm/unistd*.h); the unified table's elsewhere
+_RT_SIGACTION = {"x86_64": 13, "i386": 174, "i686": 174, "armv7l": 174, "armv6l": 174, "s390x": 174,
+                 "ppc64le": 173, "ppc64": 173, "ppc": 173}
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
 MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP beyond)
@@ -318,6 +321,24 @@ class Kernel:
         has the x32 ABI (EPERM: a filter refused it first, and the answer is unknown: yes, to be safe)."""
         libc = self._types()
         return self._lib().syscall(libc.c_long(0x40000000 | 39)) != -1 or libc.get_errno() != 38
+
+    def default_disposition(self, number: int) -> None:
+        """``rt_sigaction(number, SIG_DFL)`` as a raw syscall: glibc's ``sigaction`` refuses its own two
+        internal signals (32, 33), which ``posix_spawn(3)`` leaves ignored in the program it starts (and
+        an ignored signal stays ignored across ``execve``: every container would inherit it). A zeroed
+        ``struct sigaction`` is SIG_DFL, no flags, an empty mask, in every architecture's layout."""
+        libc = self._types()
+        action = (libc.c_ulong * 4)()
+        number_of_call = _RT_SIGACTION.get(os.uname().machine, 134)
+        self._check(self._lib().syscall(libc.c_long(number_of_call), libc.c_long(number), libc.byref(action),
+                                        None, libc.c_size_t(8)), "rt_sigaction")
+
+    def populate(self, start: int, length: int) -> bool:
+        """``madvise(MADV_POPULATE_WRITE)`` (Linux 5.14): fault every page of the range in now, as written
+        (a page shared copy-on-write with the parent is copied). False where the kernel cannot (EINVAL
+        before 5.14; EFAULT for a mapping without pages to populate): they fault on demand instead."""
+        libc = self._types()
+        return self._lib().madvise(libc.c_ulong(start), libc.c_size_t(length), 23) == 0  # MADV_POPULATE_WRITE
 
     def open_root(self, root: str) -> int:
         """An O_PATH descriptor of the directory ``root``, for :meth:`lookup` to resolve paths inside."""

@@ -24,8 +24,8 @@ def apply(spec, kernel, layout=None):
     if the_plan.awaits_go:
         runtime.send("go")  # as the runtime answers "pid1"
     if the_plan.fork_step is not None:  # the runtime's own fork, when it makes PID 1 (the fake's fork returns 0)
-        _, parent_alive = the_plan.fork_step.fork(kernel)
-        assert parent_alive()  # the fake's pipe always has its writer
+        _, alive_fd = the_plan.fork_step.fork(kernel)
+        assert kernel.pipe_has_writer(alive_fd)  # the fake's pipe always has its writer
     run_steps(the_plan.child + the_plan.init, kernel, container)
     kernel.calls = [call for call in kernel.calls if call[0] not in NOT_CHECKED]
     kernel.messages = [kind for kind, _, _ in runtime.inbox]
