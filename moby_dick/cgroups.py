@@ -175,6 +175,12 @@ def parse_layout(mountinfo_entries, self_cgroup: str, cgroup_root: str = CGROUP_
 _LAYOUTS: dict = {}  # (the cgroup lines of mountinfo, /proc/self/cgroup, root) -> Layout: parsed once
 
 
+def remove_abandoned(name: str, dirs: dict) -> None:
+    """The guard's undo (:mod:`moby_dick.guard`) after its runtime died: kill what is left in the
+    cgroup ``name`` made at ``dirs``, and remove it."""
+    Cgroup.existing(detect(), dirs, name=name).remove()
+
+
 def detect(proc: str = "/proc", cgroup_root: str = CGROUP_ROOT) -> Layout:
     """The cgroup layout this process sees now: both files are read at every call (a mount or a move
     changes them), parsed only when they changed (~0.15 ms of each plan of a long-lived caller)."""

@@ -63,7 +63,7 @@ def _unpack(path: str, cache_dir: str, target: str) -> None:
     from .guard import Guard
 
     staging = os.path.join(cache_dir, f".unpacking-{os.getpid()}-{os.urandom(4).hex()}")
-    guard = Guard([lambda: shutil.rmtree(staging, ignore_errors=True)])  # before anything is made
+    guard = Guard([("shutil", "rmtree", staging, True)])  # before anything is made (True: ignore_errors)
     try:
         os.mkdir(staging, 0o700)
         _extract(path, staging, target)

@@ -78,6 +78,12 @@ class _Exclusive:
         os.close(self.fd)
 
 
+def release_abandoned(state_dir: str, paths) -> None:
+    """The guard's undo (:mod:`moby_dick.guard`) after its runtime died: remove those of ``paths`` whose
+    users all died (:meth:`MountpointRegistry.release_abandoned`)."""
+    MountpointRegistry(state_dir).release_abandoned(paths)
+
+
 class MountpointRegistry:
     def __init__(self, state_dir=STATE_DIR):
         self.state_dir = os.fspath(state_dir)

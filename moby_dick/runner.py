@@ -8,8 +8,8 @@
 
 Processes: the caller forks the container's child (see :mod:`moby_dick.process` for the protocol);
 ``unshare`` happens in that child, never in the caller, so a multithreaded caller (a pytest-xdist
-worker, a Jupyter kernel) works. A guard process is forked only when this run created a cgroup or a mount-point
-directory on the host (see :mod:`moby_dick.mountpoints`).
+worker, a Jupyter kernel) works. A guard process (a shell, :mod:`moby_dick.guard`) is spawned only when
+this run created a cgroup or a mount-point directory on the host (see :mod:`moby_dick.mountpoints`).
 """
 
 from __future__ import annotations
@@ -235,16 +235,17 @@ class Host(Record):
 def _run_host_phase(the_plan, host: Host) -> None:
     """The host phase: a guard first, then each step (each registers its own undo before acting).
 
-    The guard is forked *before* anything is made, so that no moment exists in which moby-dick could
+    The guard is spawned *before* anything is made, so that no moment exists in which moby-dick could
     die leaving something behind unguarded. It gets the cgroup's names (chosen, not yet created) and
     the mount points, and on moby-dick's death removes them, or whatever of them exists."""
     steps = [step for step in the_plan.host if step is not the_plan.fork_step]  # that one: at the fork
     if not steps:  # (an address on the bridge needs no guard: the kernel ends that lease, see network.py)
         return
-    actions = [the_plan.cgroup.remove] if the_plan.cgroup is not None else []
+    cgroup = the_plan.cgroup
+    actions = [("moby_dick.cgroups", "remove_abandoned", cgroup.name, cgroup.dirs)] if cgroup is not None else []
     paths = tuple(step.path for step in steps if hasattr(step, "path"))
     if paths:
-        actions.append(lambda: host.registry.release_abandoned(paths))
+        actions.append(("moby_dick.mountpoints", "release_abandoned", host.registry.state_dir, paths))
     from .guard import Guard
 
     guard = host.guard = Guard(actions)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from moby_dick import ExecError, probe, run
 from moby_dick.mountpoints import MountpointRegistry
+from moby_dick.procstat import gone
 from moby_dick.testing.strategies import ARGV_BYTES
 from tests_support import moby_dick_command, wait_for
 
@@ -108,6 +109,39 @@ def test_sigkill_of_moby_dick_kills_the_container_and_leaves_nothing(scratch, sp
     wait_for(lambda: not probe.processes_with(marker), "the container to die with moby-dick")
     wait_for(lambda: not os.path.exists(target), "the guard to remove the mount point")
     assert target not in MountpointRegistry().in_use()
+
+
+def test_the_guard_is_a_shell_spawned_with_nothing_of_the_runtime(scratch, spawn):
+    """Not a fork of the runtime (whose page tables and copied pages each guarded start paid for): a
+    shell, in its own session, holding its pipe and /dev/null, not the descriptors moby-dick inherited."""
+    leaked_read, leaked_write = os.pipe()  # inheritable: moby-dick gets both, as a careless caller's
+    try:
+        process = spawn("--tmpfs", str(scratch / "made"), "sleep", "2", pass_fds=(leaked_read, leaked_write))
+        guards = []
+        wait_for(lambda: guards.extend(pid for pid in probe.children_of(process.pid)
+                                       if probe_cmdline(pid).startswith(b"moby-dick:guard\0")) or guards,
+                 "the guard")
+        guard = guards[0]
+        assert os.path.realpath(f"/proc/{guard}/exe") == os.path.realpath("/bin/sh")
+        assert os.getsid(guard) == guard != os.getsid(process.pid)  # ^C on the terminal does not reach it
+        held = {int(fd): os.readlink(f"/proc/{guard}/fd/{fd}") for fd in os.listdir(f"/proc/{guard}/fd")}
+        assert sorted(held) == [0, 1, 2] and held[0].startswith("pipe:") and held[1] == held[2] == "/dev/null"
+        # the control: moby-dick itself holds what its caller leaked
+        cli_holds = {os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")}
+        assert os.readlink(f"/proc/self/fd/{leaked_read}") in cli_holds
+        assert process.wait(timeout=30) == 0
+        assert gone(guard)  # dismissed at the normal end, and reaped
+    finally:
+        os.close(leaked_read)
+        os.close(leaked_write)
+
+
+def probe_cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except OSError:
+        return b""
 
 
 def test_containers_start_from_a_multithreaded_process():
