@@ -23,7 +23,8 @@ The messages, and who sends them (every round trip is also a step of the plan, s
     <-------------------- error <fields> --------------------------------------|  a step or exec failed
     <-------------------- EOF ------------------------------------------------ |  exec'd: it is the container
   forkcall:  child -> parent  "value <pickle>" | "raise <pickle>"
-  guard:     parent -> guard  "dismiss" (done: exit); EOF (the runtime died: undo)
+  guard:     parent -> guard  "actions <data>", "pid1 N", "dismiss" (done: exit); EOF (the runtime
+             died: undo). One per line on a pipe: the guard is a shell (see :mod:`moby_dick.guard`)
 
 :class:`MemoryChannel` is an in-process pair with the same methods, so unit tests drive both sides of
 an exchange without forking.
@@ -152,6 +153,9 @@ class MemoryChannel:
 
     expect = Channel.expect
     expect_after_send = Channel.expect_after_send
+
+    def readable(self, timeout: float = 0) -> bool:
+        return bool(self.inbox) or self.peer.closed
 
     def close(self) -> None:
         self.closed = True

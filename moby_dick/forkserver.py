@@ -17,7 +17,7 @@ made by the caller and sent with "start", so one container's news never waits be
 
   caller (the API)                                 fork server (comm "moby-dick:server")
     |-- socketpair; posix_spawn(python -I -S) ------->|  imports the runtime, once
-    |                                                  |  (idle 5 ms: forks a spare, the next PID 1: Spare)
+    |                                                  |  (idle 3 ms: forks a spare, the next PID 1: Spare)
     |-- "start <pickle: spec, plan>" [conn, 0, 1, 2] ->|  (control channel)
     |                                                  |  launch(): host phase, fork (or the spare), child protocol
     |<------- "started <pickle: pid, namespaces, cgroup>" [pty master]   (on conn)
@@ -221,14 +221,16 @@ class Spare:
     prepares its steps and runs :func:`moby_dick.process.child_main` as a fresh fork would.
 
       server                                  spare (comm "moby-dick:spare", PID 1 of its namespace)
-        |-- unshare(CLONE_NEWPID); fork --------->| PDEATHSIG; close all but its channel; populate pages
-        |   ... idle ...                          | receive() ... blocks
+        |-- unshare(CLONE_NEWPID); fork --------->| PDEATHSIG; close all but its channel; copy its pages,
+        |   ... idle ...                          |   256 KB at a time, until a plan waits; receive()
         |-- "plan <spec, plan>" [0, 1, 2] ------->| prepare the steps; child_main: the child protocol
         |<-- "pid1" ... (as from a fork) ---------|
         or: EOF (the server exits) -------------->| exit
 
-    The trade: ~3 ms of CPU while idle (populating ~1,300 pages where the child needs ~350) for
-    ~1.3 ms less on each start's path; none of a running container's memory (the spare is used up)."""
+    The trade: 4-10 ms of CPU while the server idles (copying all ~1,700 private pages: which ~180 a
+    child will write cannot be told apart here, the kernel has no CONFIG_MEM_SOFT_DIRTY) for ~1.5 ms less
+    on the next start's path; a start that comes sooner takes the spare as far as it got. None of a
+    running container's memory: the spare is used up."""
 
     def __init__(self, kernel):
         self.channel, theirs = Channel.pair()
@@ -274,8 +276,7 @@ def _wait_for_a_plan(kernel, channel: Channel, server: int, alive_fd: int) -> No
             os._exit(0)
         kernel.prctl(PR_SET_NAME, SPARE_NAME.encode())
         kernel.close_all_but({0, 1, 2, channel.fileno(), alive_fd})
-        for start, length in writable_private_ranges(_read_all("/proc/self/maps")):
-            kernel.populate(start, length)
+        _populate_until_a_plan_waits(kernel, channel)
         kind, payload, fds = channel.receive()
         if kind != "plan":  # EOF: the server exits
             os._exit(0)
@@ -285,6 +286,19 @@ def _wait_for_a_plan(kernel, channel: Channel, server: int, alive_fd: int) -> No
         code = report_and_exit_code(channel, error)
         os._exit(code)
     child_main(the_plan, kernel, channel, server, tuple(fds), alive_fd)
+
+
+POPULATE_CHUNK = 64 << 12  # 256 KB: ~0.3 ms of copying at most before a waiting plan is seen
+
+
+def _populate_until_a_plan_waits(kernel, channel: Channel) -> None:
+    """Copy the spare's private pages now, a chunk at a time, until a plan arrives: what is left then
+    faults in on demand, as after any fork (a start never waits for the spare's idle work)."""
+    for start, length in writable_private_ranges(_read_all("/proc/self/maps")):
+        for offset in range(0, length, POPULATE_CHUNK):
+            if channel.readable():
+                return
+            kernel.populate(start + offset, min(POPULATE_CHUNK, length - offset))
 
 
 def writable_private_ranges(maps: bytes) -> list[tuple[int, int]]:
@@ -315,7 +329,7 @@ GLIBC_INTERNAL_SIGNALS = (32, 33)  # SIGCANCEL and SIGSETXID (nptl/pthreadP.h): 
 
 # How long the server waits with nothing to do before it forks a spare: not at once after a start, when
 # a short command's exit is due (forking then delayed its "exited" by ~1 ms), nor after it.
-SPARE_AFTER_IDLE = 0.005
+SPARE_AFTER_IDLE = 0.003
 
 
 def serve(fd: int) -> None:

@@ -97,3 +97,20 @@ def test_the_spare_populates_each_private_writable_mapping_and_nothing_else():
             b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]\n")
     assert writable_private_ranges(maps) == [(0x55d0c0400000, 0x2000), (0x55d0c1000000, 0x200000),
                                              (0x7f0000200000, 0x100000), (0x7ffc00000000, 0x21000)]
+
+
+def test_the_spare_copies_its_pages_in_chunks_until_a_plan_waits():
+    from moby_dick.channel import MemoryChannel
+    from moby_dick.forkserver import POPULATE_CHUNK, _populate_until_a_plan_waits
+    from moby_dick.syscalls.fake import RecordingKernel
+
+    server, spare = MemoryChannel.pair()
+    idle = RecordingKernel()
+    _populate_until_a_plan_waits(idle, spare)
+    copied = [call[1:] for call in idle.calls if call[0] == "populate"]
+    assert len(copied) > 1 and all(0 < length <= POPULATE_CHUNK for _, length in copied)
+    assert len(set(copied)) == len(copied)  # each chunk once
+    server.send("plan")
+    busy = RecordingKernel()
+    _populate_until_a_plan_waits(busy, spare)  # a plan waits: nothing more is copied, it goes first
+    assert [call for call in busy.calls if call[0] == "populate"] == []
