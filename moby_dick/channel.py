@@ -154,9 +154,6 @@ class MemoryChannel:
     expect = Channel.expect
     expect_after_send = Channel.expect_after_send
 
-    def readable(self, timeout: float = 0) -> bool:
-        return bool(self.inbox) or self.peer.closed
-
     def close(self) -> None:
         self.closed = True
 

@@ -17,9 +17,8 @@ made by the caller and sent with "start", so one container's news never waits be
 
   caller (the API)                                 fork server (comm "moby-dick:server")
     |-- socketpair; posix_spawn(python -I -S) ------->|  imports the runtime, once
-    |                                                  |  (idle 3 ms: forks a spare, the next PID 1: Spare)
     |-- "start <pickle: spec, plan>" [conn, 0, 1, 2] ->|  (control channel)
-    |                                                  |  launch(): host phase, fork (or the spare), child protocol
+    |                                                  |  launch(): host phase, fork, child protocol
     |<------- "started <pickle: pid, namespaces, cgroup>" [pty master]   (on conn)
     |<------- or "raise <pickle>" / "error <fields>": it could not start; conn closes
     |-------- "kill N" ------------------------------->|  kill(2) PID 1, unless already reaped
@@ -37,19 +36,12 @@ Syscalls: ``posix_spawn(3)``, ``socketpair(2)``, ``sendmsg(2)``/``recvmsg(2)`` w
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from _pickle import loads as _loads  # bound before any fork: the spare must import nothing
 from _thread import allocate_lock  # not ``threading``: see below
 
-from _signal import SIGKILL
-
 from .channel import Channel, ProtocolError
-from .pid import ForkChildIntoPidNamespace
-from .process import child_main, report_and_exit_code
-from .runner import Container, _run_in_order, fork_child, open_capture, prepare_steps
-from .syscalls import PR_SET_NAME, PR_SET_PDEATHSIG
+from .runner import Container, _run_in_order, open_capture, prepare_steps
 
 _SERVER = None  # this process's ForkServer, once started
 # The server imports this module too, and it forks every container: ``threading`` registers an at-fork
@@ -209,139 +201,18 @@ class RemoteContainer(Container):
 
 # --- the server's side --------------------------------------------------------------------------------
 
-
-class Spare:
-    """PID 1 of the next container, forked ahead while the server is idle (an Android-style zygote). A
-    fork's cost is the page tables it copies (~0.3 ms from this server) and, above all, the pages the
-    Python child then writes: each is copied on its first write (a fault of 3-6 us here; a child writes
-    ~350 of them before its exec). The spare is forked into a new PID namespace as the plan's
-    :class:`moby_dick.pid.ForkChildIntoPidNamespace` forks PID 1 (it *is* that step, done early), closes
-    every descriptor but its channel, writes all its pages at once (``madvise(MADV_POPULATE_WRITE)``) and
-    waits. A start whose fork step is that one sends it the plan and the container's stdio; the spare
-    prepares its steps and runs :func:`moby_dick.process.child_main` as a fresh fork would.
-
-      server                                  spare (comm "moby-dick:spare", PID 1 of its namespace)
-        |-- unshare(CLONE_NEWPID); fork --------->| PDEATHSIG; close all but its channel; copy its pages,
-        |   ... idle ...                          |   256 KB at a time, until a plan waits; receive()
-        |-- "plan <spec, plan>" [0, 1, 2] ------->| prepare the steps; child_main: the child protocol
-        |<-- "pid1" ... (as from a fork) ---------|
-        or: EOF (the server exits) -------------->| exit
-
-    The trade: 4-10 ms of CPU while the server idles (copying all ~1,700 private pages: which ~180 a
-    child will write cannot be told apart here, the kernel has no CONFIG_MEM_SOFT_DIRTY) for ~1.5 ms less
-    on the next start's path; a start that comes sooner takes the spare as far as it got. None of a
-    running container's memory: the spare is used up."""
-
-    def __init__(self, kernel):
-        self.channel, theirs = Channel.pair()
-        server = os.getpid()
-        pid, alive = ForkChildIntoPidNamespace().fork(kernel)
-        if pid == 0:
-            self.channel.close()
-            _wait_for_a_plan(kernel, theirs, server, alive)  # never returns
-        theirs.close()
-        self.pid, self.taken = pid, False
-        self._alive = alive  # held until PID 1 reported, as after a fork
-
-    def child_for(self, the_plan, payload: bytes, stdio):
-        """launch()'s ``child`` for this plan, if the spare fits it (its fork step, stdio given)."""
-        if type(the_plan.fork_step) is not ForkChildIntoPidNamespace or None in stdio:
-            return None
-
-        def take(the_plan, kernel, stdio) -> tuple:
-            self.taken = True
-            try:
-                self.channel.send("plan", payload, fds=stdio)
-            except OSError:  # it died (killed by someone): a fork instead
-                self.close(kernel)
-                return fork_child(the_plan, kernel, stdio)
-            return self.pid, self.channel, self._alive
-
-        return take
-
-    def close(self, kernel) -> None:
-        """An unused spare (or a dead one): EOF on its channel ends it; reap it."""
-        self.channel.close()
-        os.close(self._alive)
-        kernel.waitpid(self.pid, 0)
-
-
-def _wait_for_a_plan(kernel, channel: Channel, server: int, alive_fd: int) -> None:
-    """The spare's life (see :class:`Spare`); never returns."""
-    gc.disable()
-    code = 0
-    try:
-        kernel.prctl(PR_SET_PDEATHSIG, SIGKILL)
-        if not kernel.pipe_has_writer(alive_fd):  # the server died before prctl took effect
-            os._exit(0)
-        kernel.prctl(PR_SET_NAME, SPARE_NAME.encode())
-        kernel.close_all_but({0, 1, 2, channel.fileno(), alive_fd})
-        _populate_until_a_plan_waits(kernel, channel)
-        kind, payload, fds = channel.receive()
-        if kind != "plan":  # EOF: the server exits
-            os._exit(0)
-        spec, the_plan = _loads(payload)
-        prepare_steps(the_plan, kernel)
-    except BaseException as error:
-        code = report_and_exit_code(channel, error)
-        os._exit(code)
-    child_main(the_plan, kernel, channel, server, tuple(fds), alive_fd)
-
-
-POPULATE_CHUNK = 64 << 12  # 256 KB: ~0.3 ms of copying at most before a waiting plan is seen
-
-
-def _populate_until_a_plan_waits(kernel, channel: Channel) -> None:
-    """Copy the spare's private pages now, a chunk at a time, until a plan arrives: what is left then
-    faults in on demand, as after any fork (a start never waits for the spare's idle work)."""
-    for start, length in writable_private_ranges(_read_all("/proc/self/maps")):
-        for offset in range(0, length, POPULATE_CHUNK):
-            if channel.readable():
-                return
-            kernel.populate(start + offset, min(POPULATE_CHUNK, length - offset))
-
-
-def writable_private_ranges(maps: bytes) -> list[tuple[int, int]]:
-    """``(start, length)`` of each private writable mapping in /proc/PID/maps (proc(5)): the pages a
-    fork shares copy-on-write."""
-    ranges = []
-    for line in maps.splitlines():
-        fields = line.split(None, 5)
-        if len(fields) >= 5 and fields[1][1:2] == b"w" and fields[1][3:4] == b"p":
-            start, end = (int(address, 16) for address in fields[0].split(b"-"))
-            ranges.append((start, end - start))
-    return ranges
-
-
-def _read_all(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-SPARE_NAME = "moby-dick:spare"  # its comm (15 bytes at most)
 GLIBC_INTERNAL_SIGNALS = (32, 33)  # SIGCANCEL and SIGSETXID (nptl/pthreadP.h): below SIGRTMIN, 34
-
-# How long the server waits with nothing to do before it forks a spare: not at once after a start, when
-# a short command's exit is due (forking then delayed its "exited" by ~1 ms), nor after it.
-SPARE_AFTER_IDLE = 0.003
 
 
 def serve(fd: int) -> None:
     """The fork server's loop (in the spawned process): start, kill and report containers until the
-    control channel reaches EOF. Never raises: a failed start is reported on its connection. When it has
-    nothing to do and no spare, it forks one (:class:`Spare`)."""
+    control channel reaches EOF. Never raises: a failed start is reported on its connection."""
     import pickle
     import selectors
 
     import _signal as signal
 
-    from .syscalls import KERNEL
+    from .syscalls import KERNEL, PR_SET_NAME
 
     KERNEL.prctl(PR_SET_NAME, b"moby-dick:server")
     # It shares the caller's terminal: a ^C typed for the caller is the caller's to handle (it closes
@@ -369,25 +240,16 @@ def serve(fd: int) -> None:
                 pass
         conn.close()
 
-    spare = None
     while True:
-        events = selector.select(None if spare is not None else SPARE_AFTER_IDLE)
-        if not events:  # idle for a while, and no spare: fork one now, not on the next start's path
-            spare = Spare(KERNEL)
-            continue
-        for key, _ in events:
+        for key, _ in selector.select():
             if key.data is None:  # the control channel
                 kind, payload, fds = control.receive()
                 if kind is None:
-                    if spare is not None:
-                        spare.close(KERNEL)
                     for pidfd in list(served):
                         finish(pidfd, tell=False)
                     return
                 conn = Channel.from_fd(fds[0])
-                container = _start_one(conn, payload, fds[1:4], spare)
-                if spare is not None and spare.taken:
-                    spare = None
+                container = _start_one(conn, payload, fds[1:4])
                 if container is not None:
                     pidfd = os.pidfd_open(container._child)
                     served[pidfd] = (conn, container)
@@ -410,17 +272,15 @@ def serve(fd: int) -> None:
                     finish(pidfd, tell=False)
 
 
-def _start_one(conn: Channel, payload: bytes, stdio: list, spare: Spare | None = None):
-    """launch() one container from a "start" message (its PID 1 the spare, if it fits); its Container,
-    or None after reporting why not."""
+def _start_one(conn: Channel, payload: bytes, stdio: list):
+    """launch() one container from a "start" message; its Container, or None after reporting why not."""
     import pickle
 
     from .runner import launch
 
     try:
         spec, the_plan = pickle.loads(payload)
-        child = spare.child_for(the_plan, payload, stdio) if spare is not None else None
-        container = launch(spec, the_plan, stdio=tuple(stdio), child=child)
+        container = launch(spec, the_plan, stdio=tuple(stdio))
     except BaseException as error:  # noqa: BLE001  every failure goes back to the caller as it was
         try:
             message = pickle.dumps(error)

@@ -39,17 +39,14 @@ class HostState:
 
 def _children() -> list[int]:
     """This process's children, seen through its fork server (moby_dick.forkserver): the server lives
-    as long as its caller, by design, and so does its spare (the next container's PID 1, waiting); what
-    else it forked on the caller's behalf counts as the caller's."""
+    as long as its caller, by design; what it forked on the caller's behalf counts as the caller's."""
     from . import forkserver
-    from .procstat import command_name
 
     server = forkserver.running()
     mine = probe.children_of(os.getpid())
     if server is None:
         return mine
-    served = [pid for pid in probe.children_of(server) if command_name(pid) != forkserver.SPARE_NAME]
-    return [pid for pid in mine if pid != server] + served
+    return [pid for pid in mine if pid != server] + probe.children_of(server)
 
 
 def differences(before: HostState, after: HostState, registry: MountpointRegistry | None = None) -> list[str]:

@@ -141,12 +141,12 @@ def child_main(the_plan, kernel, channel, parent_pid: int, stdio: tuple, alive_f
             else:
                 code = run_final(the_plan.final, kernel, channel)
         except BaseException as error:
-            code = report_and_exit_code(channel, error)
+            code = _failed(channel, error)
     finally:
         os._exit(code)
 
 
-def report_and_exit_code(channel, error: BaseException) -> int:
+def _failed(channel, error: BaseException) -> int:
     """Report ``error`` on the channel; the exit status it means (docker's 126/127 for exec, else 125)."""
     report_failure(channel, error)
     return error.exit_code if isinstance(error, ExecError) else 125
@@ -158,6 +158,6 @@ def _final_or_report(steps, kernel, channel) -> None:
     try:
         code = run_final(steps, kernel, channel)
     except BaseException as error:
-        code = report_and_exit_code(channel, error)
+        code = _failed(channel, error)
     finally:
         os._exit(code)

@@ -17,15 +17,6 @@ def read_stat(pid: int, proc: str = "/proc") -> list | None:
     return text[text.rindex(")") + 2:].split()
 
 
-def command_name(pid: int, proc: str = "/proc") -> str | None:
-    """/proc/<pid>/comm (15 bytes at most: what ``PR_SET_NAME`` set), or None if there is no such process."""
-    try:
-        with open(f"{proc}/{pid}/comm") as file:
-            return file.read().rstrip("\n")
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
 def start_time_of(pid: int, proc: str = "/proc") -> int | None:
     """Field 22 of /proc/<pid>/stat (clock ticks after boot), or None if there is no such process."""
     stat = read_stat(pid, proc)

@@ -300,10 +300,9 @@ def _servable(spec: ContainerSpec, the_plan) -> bool:
 
 
 def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple = (None, None, None),
-           kernel=KERNEL, registry=None, cleanup: list | None = None, child=None) -> Container:
+           kernel=KERNEL, registry=None, cleanup: list | None = None) -> Container:
     """The planned start, in this process: the host phase, the fork, the child protocol (see
-    :mod:`moby_dick.process`). ``stdio``: descriptors for the container's 0, 1, 2 (None: this process's).
-    ``child``: what makes PID 1 instead of :func:`fork_child` (the fork server's spare, forked ahead)."""
+    :mod:`moby_dick.process`). ``stdio``: descriptors for the container's 0, 1, 2 (None: this process's)."""
     if registry is None and any(hasattr(step, "path") for step in the_plan.host):  # a mount point to claim
         from .mountpoints import MountpointRegistry  # (only then: fcntl and the registry cost ~1 ms to import)
 
@@ -326,7 +325,7 @@ def launch(spec: ContainerSpec, the_plan, *, capture: bool = False, stdio: tuple
         if capture:
             open_capture(stdio, opened, parent_fds, stdin_given=stdio[0] is not None)
         # holding: the pipe end PID 1 watches until it reported; from then on its PR_SET_PDEATHSIG watches us
-        pid, ours, holding = (child or fork_child)(the_plan, kernel, tuple(stdio))
+        pid, ours, holding = fork_child(the_plan, kernel, tuple(stdio))
         # from here on the container owns the clean-up: close() kills, reaps and undoes
         container = Container(spec, pid, *(parent_fds or [None, None]), cleanup=host.cleanup, kernel=kernel)
         container.cgroup = the_plan.cgroup

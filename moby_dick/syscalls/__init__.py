@@ -333,13 +333,6 @@ class Kernel:
         self._check(self._lib().syscall(libc.c_long(number_of_call), libc.c_long(number), libc.byref(action),
                                         None, libc.c_size_t(8)), "rt_sigaction")
 
-    def populate(self, start: int, length: int) -> bool:
-        """``madvise(MADV_POPULATE_WRITE)`` (Linux 5.14): fault every page of the range in now, as written
-        (a page shared copy-on-write with the parent is copied). False where the kernel cannot (EINVAL
-        before 5.14; EFAULT for a mapping without pages to populate): they fault on demand instead."""
-        libc = self._types()
-        return self._lib().madvise(libc.c_ulong(start), libc.c_size_t(length), 23) == 0  # MADV_POPULATE_WRITE
-
     def open_root(self, root: str) -> int:
         """An O_PATH descriptor of the directory ``root``, for :meth:`lookup` to resolve paths inside."""
         try:

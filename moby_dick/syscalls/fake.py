@@ -102,10 +102,6 @@ class RecordingKernel:
     def default_disposition(self, number: int) -> None:
         self._record("default_disposition", number)
 
-    def populate(self, start: int, length: int) -> bool:
-        self._record("populate", start, length)
-        return True
-
     def open_root(self, root: str) -> int:
         self._record("open_root", root, path=root)
         self.opened[self.next_fd] = root

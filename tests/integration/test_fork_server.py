@@ -10,8 +10,8 @@ import textwrap
 
 import pytest
 
-from moby_dick import ContainerSpec, ExecError, forkserver, run, start
-from moby_dick.procstat import command_name, gone
+from moby_dick import ContainerSpec, forkserver, run, start
+from moby_dick.procstat import gone
 from tests_support import ROOT, wait_for
 
 pytestmark = pytest.mark.privileged
@@ -25,24 +25,6 @@ def parent_of(pid: int) -> int:
 def resident_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-
-
-def children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as listing:
-        return [int(child) for child in listing.read().split()]
-
-
-def the_spare(server: int) -> int:
-    """The server's spare, once it forked one (it does after 3 ms with nothing to do)."""
-    found = []
-    wait_for(lambda: found.extend(pid for pid in children(server) if command_name(pid) == forkserver.SPARE_NAME) or found,
-             "the fork server's spare")
-    return found[0]
-
-
-def rollup_kb(pid: int) -> dict:
-    with open(f"/proc/{pid}/smaps_rollup") as rollup:
-        return {fields[0].rstrip(":"): int(fields[1]) for fields in map(str.split, rollup) if len(fields) == 3}
 
 
 def test_the_api_forks_from_the_server_and_the_control_forks_from_the_caller():
@@ -60,7 +42,7 @@ CALLER = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     ballast = bytearray(300 << 20)
     memoryview(ballast)[::4096] = b"\\1" * len(range(0, len(ballast), 4096))  # 300 MB resident
-    from moby_dick import ContainerSpec, forkserver, start
+    from moby_dick import ContainerSpec, forkserver, run, start
     container = start(ContainerSpec(("sleep", "60"), seed_tmpfs=False, tmpfs=({tmpfs!r},)))
     print(container.pid, forkserver.running(), flush=True)
     sys.stdin.read()  # until the test kills us
@@ -77,14 +59,12 @@ def test_a_big_caller_killed_leaves_nothing_and_its_server_stayed_small(scratch)
         assert resident_kb(caller.pid) > 300 << 10
         assert resident_kb(server) < 64 << 10  # the server forks from ~20 MB, not from the caller's 300
         assert parent_of(pid_one) == server
-        spare = the_spare(server)
     finally:
         caller.send_signal(signal.SIGKILL)
         caller.wait()
         caller.stdin.close()
         caller.stdout.close()
-    wait_for(lambda: gone(pid_one) and gone(server) and gone(spare),
-             "the container, the server and its spare to die with the caller")
+    wait_for(lambda: gone(pid_one) and gone(server), "the container and the server to die with the caller")
     wait_for(lambda: not os.path.exists(mount_point), "the run's mount point to be removed")
 
 
@@ -110,50 +90,9 @@ def test_a_terminal_comes_back_through_the_server():
         assert container.wait(timeout=10).exit_code == 3
 
 
-def test_the_next_container_is_the_spare_forked_ahead_with_its_pages_its_own():
-    run(["true"])  # the server exists
-    server = forkserver.running()
-    spare = the_spare(server)
-    # it is PID 1 of a PID namespace of its own already, as the plan's fork would make it
-    spare_namespace = os.readlink(f"/proc/{spare}/ns/pid")
-    assert spare_namespace != os.readlink(f"/proc/{server}/ns/pid")
-    # it holds nothing of the server's (other containers' connections, pidfds): stdio, its channel, its
-    # alive pipe
-    assert len(os.listdir(f"/proc/{spare}/fd")) == 5 < len(os.listdir(f"/proc/{server}/fd"))
-    # its pages are copied while the server idles: private copies, not the server's pages shared
-    # copy-on-write (the copying takes a few ms, a chunk at a time)
-    wait_for(lambda: rollup_kb(spare)["Private_Dirty"] >= 0.9 * rollup_kb(spare)["Anonymous"],
-             "the spare's pages to be its own")
-    assert rollup_kb(server)["Private_Dirty"] < 0.9 * rollup_kb(spare)["Private_Dirty"]  # (the copies' source)
-    with start(ContainerSpec(("sh", "-c", "echo $$; readlink /proc/self/ns/pid"), seed_tmpfs=False),
-               capture=True) as container:
-        assert container.pid == spare
-        result = container.wait(timeout=10)
-    assert result.exit_code == 0
-    assert result.stdout.split()[0] == b"1"  # PID 1 in its namespace
-    assert result.stdout.split()[1].decode() == spare_namespace == f"pid:[{container.namespaces['pid'].ino}]"
-    assert the_spare(server) != spare  # used up, and another forked when the server was idle again
-
-
-def test_a_start_that_fails_in_the_spare_reports_its_error_and_a_dead_spare_is_replaced_by_a_fork():
-    run(["true"])
-    server = forkserver.running()
-    spare = the_spare(server)
-    with pytest.raises(ExecError) as caught:
-        run(["/no/such/command"])
-    assert caught.value.exit_code == 127
-    wait_for(lambda: gone(spare), "the spare that failed to exec to be reaped")
-    spare = the_spare(server)  # the next one
-    os.kill(spare, signal.SIGKILL)
-    wait_for(lambda: gone(spare), "the killed spare to die")
-    with start(ContainerSpec(("true",), seed_tmpfs=False)) as container:
-        assert container.pid != spare  # forked: the dead spare could not be sent its plan
-        assert container.wait(timeout=10).exit_code == 0
-
-
 def test_an_api_container_starts_with_no_signal_ignored():
     """The server ignores the terminal's signals, and posix_spawn(3) left it glibc's internal two ignored:
-    an ignored signal stays ignored across execve, so PID 1 resets each one."""
+    an ignored signal stays ignored across execve, so PID 1 resets the former and the server the latter."""
     result = run(["sh", "-c", "grep SigIgn /proc/self/status"], capture=True)
     assert result.stdout == b"SigIgn:\t0000000000000000\n"
     # the control: a program posix_spawn'd from here (as the server is) has signals 32 and 33 ignored

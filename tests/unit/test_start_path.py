@@ -82,35 +82,3 @@ def test_the_fork_server_does_not_load_threading():
     loaded = set(done.stdout.split())
     assert "moby_dick.forkserver" in loaded and "moby_dick.runner" in loaded
     assert "threading" not in loaded
-
-
-def test_the_spare_populates_each_private_writable_mapping_and_nothing_else():
-    from moby_dick.forkserver import writable_private_ranges
-
-    maps = (b"55d0c0000000-55d0c0021000 r--p 00000000 fd:01 1234   /usr/bin/python3.11\n"
-            b"55d0c0400000-55d0c0402000 rw-p 00400000 fd:01 1234   /usr/bin/python3.11\n"
-            b"55d0c1000000-55d0c1200000 rw-p 00000000 00:00 0      [heap]\n"
-            b"7f0000000000-7f0000100000 rw-s 00000000 00:05 77     /dev/zero (deleted)\n"
-            b"7f0000200000-7f0000300000 rw-p 00000000 00:00 0 \n"
-            b"7f0000300000-7f0000301000 ---p 00000000 00:00 0 \n"
-            b"7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0      [stack]\n"
-            b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]\n")
-    assert writable_private_ranges(maps) == [(0x55d0c0400000, 0x2000), (0x55d0c1000000, 0x200000),
-                                             (0x7f0000200000, 0x100000), (0x7ffc00000000, 0x21000)]
-
-
-def test_the_spare_copies_its_pages_in_chunks_until_a_plan_waits():
-    from moby_dick.channel import MemoryChannel
-    from moby_dick.forkserver import POPULATE_CHUNK, _populate_until_a_plan_waits
-    from moby_dick.syscalls.fake import RecordingKernel
-
-    server, spare = MemoryChannel.pair()
-    idle = RecordingKernel()
-    _populate_until_a_plan_waits(idle, spare)
-    copied = [call[1:] for call in idle.calls if call[0] == "populate"]
-    assert len(copied) > 1 and all(0 < length <= POPULATE_CHUNK for _, length in copied)
-    assert len(set(copied)) == len(copied)  # each chunk once
-    server.send("plan")
-    busy = RecordingKernel()
-    _populate_until_a_plan_waits(busy, spare)  # a plan waits: nothing more is copied, it goes first
-    assert [call for call in busy.calls if call[0] == "populate"] == []
