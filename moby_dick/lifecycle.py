@@ -12,7 +12,9 @@ Read the runtime-spec's runtime.md ("Lifecycle", "Operations"). The shape, and w
   delete   a stopped container's cgroup, poststop hooks and state go; --force kills first.
   exec     a new process that joins every namespace and the cgroup of PID 1 and goes through the same
            final phase (identity, close-on-exec, execve).
-`moby-dick-oci run` = create + start + wait + delete.
+`moby-dick-oci run` = create + start + wait + delete, in one process with nothing between create and
+           start: PID 1 is planned attached (no gate, one fork, as `moby-dick run`), its poststart hooks
+           run once it exec'd, and the runtime waits for it as its parent.
 """
 
 from __future__ import annotations
@@ -78,26 +80,30 @@ def state_json(state: ContainerState, status: str | None = None) -> bytes:
 
 
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
-           console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True) -> ContainerState:
-    """``gate=False`` is the demo's negative control: PID 1 execs at once, as if `start` came with `create`."""
+           console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True,
+           attached: bool = False) -> ContainerState:
+    """``gate=False`` is the demo's negative control: PID 1 execs at once, as if `start` came with `create`.
+    ``attached`` (`run`): no gate, and PID 1 is this process's own child (see :func:`create_from_config`)."""
     bundle = os.path.abspath(bundle)
     config, _ = load_config(bundle)
     problems = config_problems(config)
     if problems:
         raise UsageError(problems[0])
     return create_from_config(root, container_id, config, bundle=bundle, pid_file=pid_file,
-                              console_socket=console_socket, preserve_fds=preserve_fds, kernel=kernel, gate=gate)
+                              console_socket=console_socket, preserve_fds=preserve_fds, kernel=kernel, gate=gate,
+                              attached=attached)
 
 
 def create_from_config(root: str, container_id: str, config, *, bundle: str = "", pid_file: str | None = None,
                        console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True,
-                       stdio: tuple = (None, None, None), labels: dict | None = None) -> ContainerState:
-    """The lifecycle's create from a typed spec (the OCI front end, or `moby-dick run -d`)."""
+                       stdio: tuple = (None, None, None), labels: dict | None = None,
+                       attached: bool = False) -> ContainerState:
+    """The lifecycle's create from a typed spec (the OCI front end, or `moby-dick run -d`). ``attached``
+    (`moby-dick-oci run`): the plan is not detached and has no gate: PID 1 is forked once, by this
+    process, and execs as soon as it is ready; this returns once it exec'd (its exec error raised)."""
     from . import runner  # its `plan`: the one a test replaces to remove an isolation (testing/mutations.py)
     from .cgroups import detect
-    from .channel import Channel
-    from .process import child_main
-    from .runner import Host, _converse, _run_host_phase, _run_in_order, prepare_steps
+    from .runner import Host, _converse, _run_host_phase, _run_in_order, fork_child, prepare_steps
     from .syscalls import KERNEL
 
     kernel = kernel or KERNEL
@@ -108,11 +114,11 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
     if not config.cgroup_path:  # runc's default: <the runtime's own cgroup>/<id>
         config = config.replace(cgroup_path=container_id)
     state = ContainerState(root, container_id)
-    state.make()
+    state.make(gate=not attached)
     lock = state.lock()
     host = Host(kernel, None, [])
     pid = child = 0
-    ours = theirs = None
+    ours = holding = None
     gate_fd = -1
     try:
         state.save(id=container_id, bundle=bundle, pid=0, created=now_rfc3339(),
@@ -122,8 +128,9 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
             from .oci import to_oci
 
             state.save(oci=jsontext.dumps(to_oci(config)))
-        gate_fd = os.open(state.gate_path, os.O_PATH | os.O_CLOEXEC)
-        the_plan = runner.plan(config, detect(), gate_fd=gate_fd, preserve_fds=preserve_fds)
+        if not attached:
+            gate_fd = os.open(state.gate_path, os.O_PATH | os.O_CLOEXEC)
+        the_plan = runner.plan(config, detect(), gate_fd=None if attached else gate_fd, preserve_fds=preserve_fds)
         if not gate:
             the_plan = the_plan.map(lambda step: None if type(step).__name__ == "AwaitStart" else step)
         if the_plan.cgroup is not None:  # named before it exists: a create killed meanwhile leaves delete --force
@@ -134,12 +141,7 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
         if the_plan.cgroup is not None:
             state.save(cgroup={"dirs": the_plan.cgroup.dirs, "made": the_plan.cgroup.made,
                                "version": the_plan.cgroup.layout.version})
-        ours, theirs = Channel.pair()
-        child = kernel.fork()
-        if child == 0:
-            ours.close()
-            child_main(the_plan, kernel, theirs, 0, stdio)
-        theirs.close()
+        child, ours, holding = fork_child(the_plan, kernel, stdio)
         forks_pid_one = any(type(step).__name__ == "ForkIntoPidNamespace" for step in the_plan.child)
 
         started = _Started(child)
@@ -147,7 +149,7 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
         def on_pid1(number):
             nonlocal pid
             pid = number
-            if forks_pid_one:
+            if forks_pid_one and not attached:
                 kernel.waitpid(child, 0)  # the child exits once PID 1 exists
             state.save(pid=number, pid_start=start_time_of(number))
 
@@ -160,12 +162,15 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
             return "go", current
 
         _converse(ours, the_plan, kernel, started, {"pid1": on_pid1, "hooks": on_hooks, "pty": _pty_to(console_socket)},
-                  until_ready=True)
+                  until_ready=not attached)  # attached: until EOF, its exec
         if pid_file:
             _write_pid_file(pid_file, pid)
         for action in host.cleanup:  # success: the guard stands down, the cgroup stays for `delete`
             if getattr(action, "__name__", "") == "dismiss":
                 action()
+        # attached: what this process waits for, PID 1 itself or (a user namespace's) the waiter, which
+        # exits as PID 1 did
+        state.child = child
         return state
     except BaseException:
         if pid:
@@ -182,9 +187,10 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
     finally:
         if gate_fd >= 0:
             os.close(gate_fd)
-        for end in (ours, theirs):
-            if end is not None:
-                end.close()
+        if ours is not None:
+            ours.close()
+        if holding is not None:  # (one fork: the pipe PID 1 watched until it reported)
+            os.close(holding)
         os.close(lock)
 
 
@@ -242,10 +248,12 @@ def start(root: str, container_id: str, timeout: float = 30.0) -> None:
     status = state.status()
     if status != "created":
         raise MobyError(f'cannot start container "{container_id}": it is {status}, not created')
+    from select import select
+
     gate = os.open(state.gate_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         deadline = time.monotonic() + timeout
-        while True:
+        while True:  # PID 1's open(O_WRONLY) returns now that a reader exists; its "0" follows
             try:
                 if os.read(gate, 1):
                     break
@@ -255,7 +263,7 @@ def start(root: str, container_id: str, timeout: float = 30.0) -> None:
                 raise MobyError(f'container "{container_id}" stopped before it could start')
             if time.monotonic() > deadline:
                 raise MobyError(f'container "{container_id}" did not take the start gate in {timeout:.0f} s')
-            time.sleep(0.001)
+            select([gate], [], [], 0.05)  # until its byte comes (a FIFO nobody wrote to yet is not readable)
     finally:
         os.close(gate)
         try:
@@ -330,7 +338,8 @@ def cgroup_pids(state: ContainerState) -> list[int]:
     return sorted(cgroup.pids()) if cgroup is not None else ([state.pid] if state.alive() else [])
 
 
-def delete(root: str, container_id: str, force: bool = False) -> None:
+def delete(root: str, container_id: str, force: bool = False, hooks: tuple | None = None) -> None:
+    """``hooks``: the bundle's (`run` has them); None: read from its config.json again."""
     from .hooks import run_hooks
 
     container = ContainerState(root, container_id)
@@ -353,7 +362,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
         cgroup = _cgroup_of(state)
         if cgroup is not None:
             cgroup.remove()  # kills what is left (--all semantics) and removes the directories
-        run_hooks(_hooks_of(state), "poststop", state_json(state, "stopped"), warn=_warn)
+        run_hooks(_hooks_of(state) if hooks is None else hooks, "poststop", state_json(state, "stopped"), warn=_warn)
         state.remove()
     finally:
         if lock >= 0:
@@ -418,16 +427,22 @@ def _write_all(cgroup, directory: str, files: dict, names: list) -> None:
 
 
 def run(root: str, container_id: str, bundle: str, **options) -> int:
-    """create + start + wait + delete; the exit status is the container's (128+N for a signal)."""
-    from .syscalls import KERNEL
+    """create + start + wait + delete; the exit status is the container's (128+N for a signal). Nothing
+    comes between its create and its start, so PID 1 is attached: forked once, by this process, with
+    no gate to wait at; the poststart hooks run once it exec'd, as after `start`."""
+    from .hooks import run_hooks
 
-    KERNEL.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: PID 1 is reparented to us, so that we can wait for it
-    state = create(root, container_id, bundle, **options)
+    bundle = os.path.abspath(bundle)
+    config, _ = load_config(bundle)  # once: the hooks below are this config's too
+    problems = config_problems(config)
+    if problems:
+        raise UsageError(problems[0])
+    state = create_from_config(root, container_id, config, bundle=bundle, attached=True, **options)
     try:
-        start(root, container_id)
-        _, status = os.waitpid(state.pid, 0)
+        run_hooks(config.hooks, "poststart", state_json(state, "running"), warn=_warn)
+        _, status = os.waitpid(state.child, 0)
     finally:
-        delete(root, container_id, force=True)
+        delete(root, container_id, force=True, hooks=config.hooks)
     return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 

@@ -49,13 +49,15 @@ class ContainerState:
         self.data: dict = {}
 
     # ---- the directory --------------------------------------------------------------------------
-    def make(self) -> None:
-        """Create the directory (it must not exist: ids are unique) and the gate."""
+    def make(self, gate: bool = True) -> None:
+        """Create the directory (it must not exist: ids are unique) and the gate (none for `run`)."""
         os.makedirs(self.root, mode=0o711, exist_ok=True)
         try:
             os.mkdir(self.dir, 0o711)
         except FileExistsError:
             raise UsageError(f'container "{self.id}" already exists') from None
+        if not gate:
+            return
         os.mkfifo(self.gate_path, 0o622)
         os.chmod(self.gate_path, 0o622)  # whatever the umask: the container's user must be able to write it
 

@@ -178,3 +178,35 @@ def _cgroups_named(prefix):
         base = os.path.join(mount, path.lstrip("/"))
         found += [os.path.join(base, n) for n in os.listdir(base) if n.startswith(prefix) and n[1:].isdigit()]
     return found
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_run_is_create_start_wait_delete_with_pid_one_its_own_child(oci, oci_entry, bundle, tmp_path):
+    """run: `state` from another process sees it running, PID 1 the child of moby-dick-oci (which waits
+    for it), exec'd at once with no gate left; its exit status is run's; nothing is left after it, a
+    failed exec included."""
+    path = bundle(["sleep", "30"])
+    running = subprocess.Popen([oci_entry, "--root", str(oci.root), "run", "--bundle", path, "r1"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        state = wait_status(oci, "r1", "running")
+        assert parent_of(state["pid"]) == running.pid  # its own child: one fork, no waiter
+        assert namespace_ids(state["pid"])["pid"] != namespace_ids("self")["pid"]
+        assert not (oci.root / "r1" / "exec.fifo").exists()  # no gate to wait at
+        assert "sleep" in open(f"/proc/{state['pid']}/cmdline").read()  # exec'd at once
+        assert oci("kill", "r1", "KILL").returncode == 0
+        assert running.wait(timeout=30) == 128 + signal.SIGKILL
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.wait()
+        running.stderr.close()
+    assert oci("state", "r1").returncode != 0  # deleted at its end
+    assert oci("run", "--bundle", bundle(["sh", "-c", "exit 7"]), "r2").returncode == 7
+    missing = oci("run", "--bundle", bundle(["/no/such"]), "r3")
+    assert missing.returncode != 0 and 'exec: "/no/such"' in missing.stderr
+    assert oci("state", "r3").returncode != 0  # a failed run leaves nothing
