@@ -29,6 +29,8 @@ from __future__ import annotations
 import os
 import sys
 
+from _signal import SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM  # the C module: no enums to build
+
 SHELL = "/bin/sh"
 NAME = "moby-dick:guard"
 # $0: the interpreter, $1: the directory that holds the moby_dick package
@@ -86,7 +88,8 @@ class Guard:
             os.waitpid(self.pid, 0)
 
 
-_DEFAULT_SIGNALS = (1, 2, 3, 13, 15)  # what a runtime may ignore (SIGPIPE: Python does); the trap decides
+# what a runtime may ignore or handle (Python ignores SIGPIPE): default in the shell, whose trap decides
+_DEFAULT_SIGNALS = (SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM)
 
 
 def _stdio_and_nothing_else(read_end: int) -> list:
