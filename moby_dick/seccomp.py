@@ -11,8 +11,8 @@ OCI ``linux.seccomp`` object; both compile with **libseccomp** (Debian's libsecc
 podman use it), through a minimal ctypes binding of the eight calls needed: pyseccomp would add a
 dependency for the same eight calls, and libseccomp already knows every architecture's syscall
 numbers and the multiplexed ones (socketcall, ipc on i386). Compiled once per (profile, capabilities,
-architecture) into ``/var/cache/moby-dick/seccomp/<sha256>.bpf``: a start only reads the cached program
-and installs it. The default profile (:func:`default_profile`) follows docker's: an allow-list, the
+architecture) into ``/var/cache/moby-dick/seccomp/<digest>.bpf`` (the entry holds its whole key, then the
+program): a start only reads the cached program and installs it. The default profile (:func:`default_profile`) follows docker's: an allow-list, the
 calls that reach past namespaces gated by the capability that legitimises them, and the i386 and x32
 entry points covered by the same rules (an architecture not in the filter is killed). Where the kernel
 has no x32 ABI (:func:`kernel_has_x32`: CONFIG_X86_X32_ABI unset, as here) its tree is left out: those
@@ -287,18 +287,11 @@ def _export(lib, context, readable: bool) -> bytes:
         return file.read()
 
 
-def _sha256(data: bytes):
-    """sha256 from the C module itself: ``hashlib`` (OpenSSL, blake2 ...) costs ~4 ms to import on the start
-    path. The cache key is the repr of the profile: the same profile always reprs the same, and two different
-    profiles never do (a different key order only costs a cache miss)."""
-    try:
-        from _sha256 import sha256  # CPython 3.11
-    except ImportError:
-        try:
-            from _sha2 import sha256  # CPython 3.12+
-        except ImportError:
-            from hashlib import sha256
-    return sha256(data)
+def _entry_name(key: bytes) -> str:
+    """A cache file's name for ``key``: its bytes as one integer modulo the Mersenne prime 2**61 - 1, in C
+    (sha256 would load the ``_sha256`` module first: ~0.3 ms of a start). Two keys may share a name, so an
+    entry holds its whole key, and is used only when that is this key."""
+    return f"{int.from_bytes(key, 'little') % ((1 << 61) - 1):016x}.bpf"
 
 
 _COMPILER = "libseccomp, binary tree"  # in the cache key: a program compiled another way is not reused
@@ -315,11 +308,13 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
     known = _COMPILED.get((cache_dir, text))
     if known is not None:  # this process compiled or read it before: a fork server, a test worker
         return known
-    key = _sha256(text.encode()).hexdigest()
-    path = os.path.join(cache_dir, f"{key}.bpf")
+    key = text.encode()  # (a repr: no NUL in it)
+    path = os.path.join(cache_dir, _entry_name(key))
     try:
         with open(path, "rb") as file:
-            program = _COMPILED[(cache_dir, text)] = file.read()
+            stored, _, program = file.read().partition(b"\0")
+        if stored == key and program and len(program) % 8 == 0:  # this key's (a sock_filter is 8 bytes)
+            _COMPILED[(cache_dir, text)] = program
             return program
     except OSError:  # not cached yet (or not ours to read)
         pass
@@ -328,7 +323,7 @@ def cached_program(profile: dict, capabilities=(), cache_dir: str | None = None)
         os.makedirs(cache_dir, mode=0o700, exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "wb") as file:
-            file.write(program)
+            file.write(key + b"\0" + program)
         os.rename(temporary, path)
     except OSError:
         pass  # a read-only cache: compile each time

@@ -7,13 +7,28 @@ def test_a_seccomp_program_is_compiled_once_cached_on_disk_and_kept_in_memory(tm
     profile = seccomp.default_profile(("CAP_CHOWN",))
     first = seccomp.cached_program(profile, ("CAP_CHOWN",), str(tmp_path))
     written = list(tmp_path.iterdir())
-    assert len(written) == 1 and written[0].read_bytes() == first and len(first) % 8 == 0  # sock_filter: 8 bytes
-    written[0].write_bytes(b"\0" * 8)  # the memory of this process answers now, not the file
+    assert len(written) == 1 and len(first) % 8 == 0  # sock_filter: 8 bytes
+    key, _, stored = written[0].read_bytes().partition(b"\0")
+    assert stored == first and b"CAP_CHOWN" in key  # the entry holds its whole key, then the program
+    written[0].write_bytes(key + b"\0" + b"\1" * 8)  # the memory of this process answers now, not the file
     assert seccomp.cached_program(seccomp.default_profile(("CAP_CHOWN",)), ("CAP_CHOWN",), str(tmp_path)) == first
     other = seccomp.cached_program(seccomp.default_profile(("CAP_SYS_ADMIN",)), ("CAP_SYS_ADMIN",), str(tmp_path))
     assert other != first and len(list(tmp_path.iterdir())) == 2  # another profile, another entry
     seccomp._COMPILED.clear()  # a new process: the file is read
-    assert seccomp.cached_program(profile, ("CAP_CHOWN",), str(tmp_path)) == b"\0" * 8
+    assert seccomp.cached_program(profile, ("CAP_CHOWN",), str(tmp_path)) == b"\1" * 8
+
+
+def test_a_cache_entry_of_another_key_under_the_same_name_is_not_used(tmp_path):
+    """File names are a cheap digest that two keys may share: the entry's own key decides."""
+    from moby_dick import seccomp
+
+    caps = ("CAP_CHOWN",)
+    real = seccomp.cached_program(seccomp.default_profile(caps), caps, str(tmp_path))
+    (entry,) = tmp_path.iterdir()
+    entry.write_bytes(b"another profile's key\0" + b"\1" * 8)  # as if it had collided
+    seccomp._COMPILED.clear()
+    assert seccomp.cached_program(seccomp.default_profile(caps), caps, str(tmp_path)) == real  # compiled again
+    assert entry.read_bytes().partition(b"\0")[2] == real  # and the entry is this key's now
 
 
 def test_the_x32_tree_is_left_out_only_where_the_kernel_runs_no_x32(monkeypatch):
