@@ -68,7 +68,7 @@ def _block(rule: tuple, allow: bool) -> list[bytes]:
 
 
 def program(rules) -> bytes:
-    """``[(allow, "c 1:3 rwm"), ...]`` (oci.device_rules' order; everything starts denied) -> the program."""
+    """``[(allow, "c 1:3 rwm"), ...]`` (resources.device_rules' order; everything starts denied) -> the program."""
     prologue = [insn(LDX_W, R2, R1, 0), insn(AND_K, R2, imm=0xFFFF),   # r2 = type
                 insn(LDX_W, R3, R1, 0), insn(RSH_K, R3, imm=16),        # r3 = access
                 insn(LDX_W, R4, R1, 4), insn(LDX_W, R5, R1, 8)]         # r4 = major, r5 = minor

@@ -102,7 +102,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
             layout = detect()
         files = {}
         if config.resources is not None:  # OCI linux.resources, or the device rules of a --rootfs container
-            from .oci import resource_files
+            from .resources import resource_files
 
             files = resource_files(config.resources, config.devices, "v2" if layout.version == "v2" else "v1")
         if config.cgroup_path:  # an OCI container: a cgroup in every hierarchy, as runc makes
@@ -117,7 +117,7 @@ def plan(config, layout=None, *, gate_fd: int | None = None, preserve_fds: int =
         host.append(CreateCgroup(cgroup, later))
         if layout.version == "v2" and config.resources is not None and config.resources.get("devices"):
             from .devices_bpf import AttachDeviceFilter  # v2 has no devices.allow: a BPF program decides
-            from .oci import device_rules
+            from .resources import device_rules
 
             host.append(AttachDeviceFilter(cgroup, tuple(device_rules(config.resources["devices"], config.devices))))
         if joins_itself:

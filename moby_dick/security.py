@@ -25,7 +25,7 @@ MASKED_PATHS = ("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/pro
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
                 "/sys/devices/virtual/powercap")
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-DENY_ALL_DEVICES = {"devices": [{"allow": False, "access": "rwm"}]}  # then the defaults (oci.DEFAULT_DEVICE_RULES)
+DENY_ALL_DEVICES = {"devices": [{"allow": False, "access": "rwm"}]}  # then the defaults (resources.DEFAULT_DEVICE_RULES)
 
 
 class Settings(Record):
