@@ -80,18 +80,21 @@ def state_json(state: ContainerState, status: str | None = None) -> bytes:
 
 
 def create(root: str, container_id: str, bundle: str, *, pid_file: str | None = None,
-           console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True,
-           attached: bool = False) -> ContainerState:
-    """``gate=False`` is the demo's negative control: PID 1 execs at once, as if `start` came with `create`.
-    ``attached`` (`run`): no gate, and PID 1 is this process's own child (see :func:`create_from_config`)."""
+           console_socket: str | None = None, preserve_fds: int = 0, kernel=None, gate: bool = True) -> ContainerState:
+    """``gate=False`` is the demo's negative control: PID 1 execs at once, as if `start` came with `create`."""
+    bundle, config = _bundle_config(bundle)
+    return create_from_config(root, container_id, config, bundle=bundle, pid_file=pid_file,
+                              console_socket=console_socket, preserve_fds=preserve_fds, kernel=kernel, gate=gate)
+
+
+def _bundle_config(bundle: str):
+    """``(the bundle's absolute path, its config.json as a Config)``; UsageError for one it cannot run."""
     bundle = os.path.abspath(bundle)
     config, _ = load_config(bundle)
     problems = config_problems(config)
     if problems:
         raise UsageError(problems[0])
-    return create_from_config(root, container_id, config, bundle=bundle, pid_file=pid_file,
-                              console_socket=console_socket, preserve_fds=preserve_fds, kernel=kernel, gate=gate,
-                              attached=attached)
+    return bundle, config
 
 
 def create_from_config(root: str, container_id: str, config, *, bundle: str = "", pid_file: str | None = None,
@@ -168,8 +171,6 @@ def create_from_config(root: str, container_id: str, config, *, bundle: str = ""
         for action in host.cleanup:  # success: the guard stands down, the cgroup stays for `delete`
             if getattr(action, "__name__", "") == "dismiss":
                 action()
-        # attached: what this process waits for, PID 1 itself or (a user namespace's) the waiter, which
-        # exits as PID 1 did
         state.child = child
         return state
     except BaseException:
@@ -432,11 +433,7 @@ def run(root: str, container_id: str, bundle: str, **options) -> int:
     no gate to wait at; the poststart hooks run once it exec'd, as after `start`."""
     from .hooks import run_hooks
 
-    bundle = os.path.abspath(bundle)
-    config, _ = load_config(bundle)  # once: the hooks below are this config's too
-    problems = config_problems(config)
-    if problems:
-        raise UsageError(problems[0])
+    bundle, config = _bundle_config(bundle)  # once: the hooks below are this config's too
     state = create_from_config(root, container_id, config, bundle=bundle, attached=True, **options)
     try:
         run_hooks(config.hooks, "poststart", state_json(state, "running"), warn=_warn)

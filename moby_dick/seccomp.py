@@ -12,9 +12,10 @@ podman use it), through a minimal ctypes binding of the eight calls needed: pyse
 dependency for the same eight calls, and libseccomp already knows every architecture's syscall
 numbers and the multiplexed ones (socketcall, ipc on i386). Compiled once per (profile, capabilities,
 architecture) into ``/var/cache/moby-dick/seccomp/<digest>.bpf`` (the entry holds its whole key, then the
-program): a start only reads the cached program and installs it. The default profile (:func:`default_profile`) follows docker's: an allow-list, the
-calls that reach past namespaces gated by the capability that legitimises them, and the i386 and x32
-entry points covered by the same rules (an architecture not in the filter is killed). Where the kernel
+program): a start only reads the cached program and installs it. The default profile
+(:func:`default_profile`) follows docker's: an allow-list, the calls that reach past namespaces gated
+by the capability that legitimises them, and the i386 and x32 entry points covered by the same rules
+(an architecture not in the filter is killed). Where the kernel
 has no x32 ABI (:func:`kernel_has_x32`: CONFIG_X86_X32_ABI unset, as here) its tree is left out: those
 calls could never run, the architecture check kills their caller instead, and the kernel attaches 835
 instructions instead of 1,196 (~0.1 ms of every start).

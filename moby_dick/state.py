@@ -47,6 +47,9 @@ class ContainerState:
         self.root, self.id = root, container_id
         self.dir = os.path.join(root, container_id)
         self.data: dict = {}
+        # what create forked: attached (`run`), the process to wait for, PID 1 itself or (with a user
+        # namespace) the waiter, which exits as PID 1 did
+        self.child = 0
 
     # ---- the directory --------------------------------------------------------------------------
     def make(self, gate: bool = True) -> None:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from moby_dick.namespaces import namespace_ids
+from moby_dick.procstat import read_stat
 
 pytestmark = pytest.mark.privileged
 
@@ -180,11 +181,6 @@ def _cgroups_named(prefix):
     return found
 
 
-def parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[1])
-
-
 def test_run_is_create_start_wait_delete_with_pid_one_its_own_child(oci, oci_entry, bundle, tmp_path):
     """run: `state` from another process sees it running, PID 1 the child of moby-dick-oci (which waits
     for it), exec'd at once with no gate left; its exit status is run's; nothing is left after it, a
@@ -194,7 +190,7 @@ def test_run_is_create_start_wait_delete_with_pid_one_its_own_child(oci, oci_ent
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         state = wait_status(oci, "r1", "running")
-        assert parent_of(state["pid"]) == running.pid  # its own child: one fork, no waiter
+        assert int(read_stat(state["pid"])[1]) == running.pid  # its child, the one it waits for
         assert namespace_ids(state["pid"])["pid"] != namespace_ids("self")["pid"]
         assert not (oci.root / "r1" / "exec.fifo").exists()  # no gate to wait at
         assert "sleep" in open(f"/proc/{state['pid']}/cmdline").read()  # exec'd at once

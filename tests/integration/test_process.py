@@ -118,9 +118,9 @@ def test_the_guard_is_a_shell_spawned_with_nothing_of_the_runtime(scratch, spawn
     try:
         process = spawn("--tmpfs", str(scratch / "made"), "sleep", "2", pass_fds=(leaked_read, leaked_write))
         guards = []
-        wait_for(lambda: guards.extend(pid for pid in probe.children_of(process.pid)
-                                       if probe_cmdline(pid).startswith(b"moby-dick:guard\0")) or guards,
-                 "the guard")
+        wait_for(lambda: guards.extend(p.pid for p in probe.processes()
+                                       if p.ppid == process.pid and p.cmdline.startswith(b"moby-dick:guard\0"))
+                 or guards, "the guard")
         guard = guards[0]
         assert os.path.realpath(f"/proc/{guard}/exe") == os.path.realpath("/bin/sh")
         assert os.getsid(guard) == guard != os.getsid(process.pid)  # ^C on the terminal does not reach it
@@ -134,14 +134,6 @@ def test_the_guard_is_a_shell_spawned_with_nothing_of_the_runtime(scratch, spawn
     finally:
         os.close(leaked_read)
         os.close(leaked_write)
-
-
-def probe_cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read()
-    except OSError:
-        return b""
 
 
 def test_containers_start_from_a_multithreaded_process():
